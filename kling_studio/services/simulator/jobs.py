@@ -152,6 +152,11 @@ class JobBook:
             job = self._jobs.get(request_id)
             return None if job is None else replace(job, logs=list(job.logs))
 
+    def request_ids(self) -> list[str]:
+        """Every request id submitted so far, oldest first."""
+        with self._cond:
+            return [job.request_id for job in sorted(self._jobs.values(), key=lambda j: j.seq)]
+
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called."""

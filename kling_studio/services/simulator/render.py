@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -95,7 +96,7 @@ def render_video(spec: RenderSpec, path: Path) -> Path:
         ``path``, now a complete MP4 whose length is exactly ``spec.seconds``.
     """
     width, height = spec.size
-    tmp = path.with_name(path.name + ".rendering")
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.rendering")  # two servers may share a cache
     with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         video = container.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"

@@ -179,7 +179,12 @@ class SimulatorServer:
         )
         self.jobs = JobBook(timeline, self.config.resolution, self.work_dir, self._files)
         self._httpd = _Httpd((self._host, self._port), _Handler, self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="kling-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="kling-simulator",
+            daemon=True,
+        )
         self._thread.start()
         log.info("simulator listening on %s", self.url)
         return self
