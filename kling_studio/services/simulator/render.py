@@ -97,22 +97,37 @@ def render_video(spec: RenderSpec, path: Path) -> Path:
     """
     width, height = spec.size
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.rendering")  # two servers may share a cache
-    with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-        video = container.add_stream("libx264", rate=FPS)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.codec_context.gop_size = GOP
-        video.codec_context.time_base = Fraction(1, FPS)
-        video.options = {"preset": "ultrafast", "tune": "stillimage"}
-        audio = None
-        if spec.generate_audio:
-            audio = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
-        for frame in _video_frames(spec, width, height):
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        if audio is not None:
-            for frame in _audio_frames(spec):
-                container.mux(audio.encode(frame))
-            container.mux(audio.encode(None))
+    try:
+        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+            video = container.add_stream("libx264", rate=FPS)
+            video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+            video.codec_context.gop_size = GOP
+            video.codec_context.time_base = Fraction(1, FPS)
+            video.options = {"preset": "ultrafast", "tune": "stillimage"}
+            audio = None
+            if spec.generate_audio:
+                audio = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+            sound = _audio_frames(spec) if audio is not None else iter(())
+            pending = next(sound, None)
+            for index, frame in enumerate(_video_frames(spec, width, height)):
+                container.mux(video.encode(frame))
+                # interleave: audio up to this frame's time, so players can stream the file front to back
+                while (
+                    audio is not None
+                    and pending is not None
+                    and pending.pts <= (index + 1) * AUDIO_RATE // FPS
+                ):
+                    container.mux(audio.encode(pending))
+                    pending = next(sound, None)
+            container.mux(video.encode(None))
+            if audio is not None:
+                while pending is not None:
+                    container.mux(audio.encode(pending))
+                    pending = next(sound, None)
+                container.mux(audio.encode(None))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path
 
