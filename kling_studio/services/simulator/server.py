@@ -358,13 +358,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._status = code
         super().send_response(code, message)
 
+    def end_headers(self) -> None:
+        # Record before the client can see the answer, so a test reading the log right after never races it.
+        self._record()
+        super().end_headers()
+
     def _dispatch(self) -> None:
         self._status = 0
         self._body = b""
         self._request_id: str | None = None
         self._model_id: str | None = None
         self._fault: str | None = None
-        arrived = time.time()
+        self._recorded = False
+        self._arrived = time.time()
         sim = self.server.sim
         split = urlsplit(self.path)
         self._route_path, self._query = split.path, parse_qs(split.query)
@@ -376,20 +382,26 @@ class _Handler(BaseHTTPRequestHandler):
         except (_Dropped, BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         finally:
-            sim._record(
-                RequestRecord(
-                    method=self.command,
-                    path=self.path,
-                    headers=dict(self.headers.items()),
-                    body_length=len(self._body),
-                    request_id=self._request_id,
-                    range=self.headers.get("Range"),
-                    time=arrived,
-                    status=self._status,
-                    model_id=self._model_id,
-                    fault=self._fault,
-                )
+            self._record()  # a request that died before its answer is logged too, with status 0
+
+    def _record(self) -> None:
+        if self._recorded:
+            return
+        self._recorded = True
+        self.server.sim._record(
+            RequestRecord(
+                method=self.command,
+                path=self.path,
+                headers=dict(self.headers.items()),
+                body_length=len(self._body),
+                request_id=self._request_id,
+                range=self.headers.get("Range"),
+                time=self._arrived,
+                status=self._status,
+                model_id=self._model_id,
+                fault=self._fault,
             )
+        )
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
