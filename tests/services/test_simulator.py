@@ -323,3 +323,43 @@ def test_the_simulate_command_prints_the_url_serves_and_exits_0_on_ctrl_c(tmp_pa
             process.kill()
             process.wait()
     assert Path(tmp_path).is_dir()
+
+
+def test_twenty_concurrent_submits_are_all_accepted(simulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def post(_: int) -> int:
+        return httpx.post(
+            f"{simulator.url}/{T2V_4K}", json={"prompt": "a cat"}, headers=KEY, timeout=10
+        ).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(post, range(20)))
+    assert codes == [200] * 20 and len(simulator.jobs.request_ids()) == 20
+    assert time.monotonic() - started < 5
+
+
+def test_stop_returns_promptly_with_a_stream_still_open(make_simulator):
+    import threading
+
+    sim = make_simulator(speed=0.01)  # the job stays queued for ages
+    body = httpx.post(f"{sim.url}/{T2V_4K}", json={"prompt": "a cat"}, headers=KEY).json()
+    opened = threading.Event()
+
+    def follow() -> None:
+        try:
+            with httpx.stream("GET", body["status_url"] + "/stream", headers=KEY, timeout=30) as stream:
+                opened.set()
+                for _ in stream.iter_lines():
+                    pass
+        except httpx.HTTPError:
+            pass
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    assert opened.wait(5)
+    started = time.monotonic()
+    sim.stop()
+    reader.join(5)
+    assert time.monotonic() - started < 3 and not reader.is_alive()

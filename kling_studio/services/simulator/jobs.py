@@ -210,6 +210,8 @@ class JobBook:
                 return
             self._render_and_complete(job)
         except Exception as exc:  # a bug here must end the job visibly, not leave it running forever
+            if self._closed:
+                return  # the simulator stopped mid-render and removed its work directory
             log.exception("simulated job %s failed", job.request_id)
             self._finish(job, error=f"Simulator failure: {exc}", error_type="internal_server_error")
 
