@@ -167,7 +167,15 @@ def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
     try:
         return check()
     except Exception as exc:
-        return CheckResult(name, Status.FAIL, f"{type(exc).__name__}: {exc}")
+        return CheckResult(name, Status.FAIL, f"{type(exc).__name__}: {one_line(str(exc))}")
+
+
+def one_line(message: str) -> str:
+    """A multi-line error message as one report line: its first and last (usually the cause) lines."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    if len(lines) <= 2:
+        return " ".join(lines)
+    return f"{lines[0]} … {lines[-1]}"
 
 
 def _isolate_from_user_data(sandbox: Path) -> None:
