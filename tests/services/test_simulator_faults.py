@@ -183,3 +183,21 @@ def test_slow_download_trickles(make_simulator, tmp_path):
     response = httpx.get(url, headers={"Range": "bytes=0-49151"})  # three 16 KiB pieces
     assert response.content == payload[:49152]
     assert time.monotonic() - started >= 0.5
+
+
+def test_the_config_seed_makes_two_simulators_fail_the_same_polls(make_simulator):
+    def codes() -> list[int]:
+        sim = make_simulator(speed=0.01, faults="429@status:0.5", seed=3)
+        body = submit(sim)
+        return [httpx.get(body["status_url"], headers=KEY).status_code for _ in range(12)]
+
+    first = codes()
+    assert first == codes() and 429 in first and 202 in first
+
+
+def test_a_head_request_does_not_use_up_a_once_per_file_drop(make_simulator, tmp_path):
+    sim = make_simulator(faults="drop@download")
+    url, payload = _file(sim, tmp_path)
+    assert httpx.head(url).headers["content-length"] == str(len(payload))
+    with pytest.raises(httpx.TransportError):
+        httpx.get(url)

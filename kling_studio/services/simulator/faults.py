@@ -118,6 +118,10 @@ class FaultPlan:
                 faults.append(_parse_fault(item, raw.strip()))
         return cls(faults=tuple(faults), latency=latency, lock_all=lock_all, seed=seed)
 
+    def with_seed(self, seed: int | None) -> FaultPlan:
+        """A fresh copy of this plan (nothing fired yet) drawing from ``seed``."""
+        return FaultPlan(faults=self.faults, latency=self.latency, lock_all=self.lock_all, seed=seed)
+
     def pick(self, site: str, key: str = "") -> Fault | None:
         """Decide whether a fault fires at ``site``; ``key`` names the file for once-per-file faults.
 

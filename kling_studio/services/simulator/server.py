@@ -93,6 +93,7 @@ class SimulatorConfig:
         queue_seconds: Simulated seconds each request spends queued.
         queue_ahead: Simulated other users' requests ahead of each new one.
         sse_ping_seconds: Real seconds between ``: ping`` keep-alive lines on the status stream.
+        seed: Seeds the fault plan's random draws when the plan itself has no ``seed=``.
     """
 
     speed: float = 1.0
@@ -103,6 +104,7 @@ class SimulatorConfig:
     queue_seconds: float = 3.0
     queue_ahead: int = 2
     sse_ping_seconds: float = 15.0
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,12 @@ class SimulatorServer:
         self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.config = config or SimulatorConfig()
+        faults = self.config.faults
+        self.faults = (
+            faults.with_seed(self.config.seed)
+            if faults.seed is None and self.config.seed is not None
+            else faults
+        )
         self._host, self._port = host, port
         self._httpd: _Httpd | None = None
         self._thread: threading.Thread | None = None
@@ -377,11 +385,21 @@ class _Handler(BaseHTTPRequestHandler):
         self._route_path, self._query = split.path, parse_qs(split.query)
         try:
             self._body = self._read_body()
-            if sim.config.faults.latency:
-                time.sleep(sim.config.faults.latency)
+            if sim.faults.latency:
+                time.sleep(sim.faults.latency)
             self._route()
         except (_Dropped, BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
+        except Exception as exc:  # a simulator bug: answer it like fal's infrastructure would, and say so
+            log.exception("simulator failed on %s %s", self.command, self.path)
+            self.close_connection = True
+            if not self._status:
+                body = {
+                    "detail": f"Simulator bug: {type(exc).__name__}: {exc}",
+                    "error_type": "internal_server_error",
+                }
+                with contextlib.suppress(OSError):
+                    self._send_json(500, body, [("X-Fal-Error-Type", "internal_server_error")])
         finally:
             self._record()  # a request that died before its answer is logged too, with status 0
 
@@ -437,7 +455,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _inject(self, site: str, key: str = "") -> Fault | None:
         """Pick a fault for this request; HTTP-status faults are answered here and return None after."""
-        fault = self.server.sim.config.faults.pick(site, key)
+        fault = self.server.sim.faults.pick(site, key)
         if fault is None:
             return None
         self._fault = f"{fault.kind}@{fault.site}"
@@ -470,7 +488,7 @@ class _Handler(BaseHTTPRequestHandler):
         if key_id == "unknown":
             self._send_json(401, {"detail": UNKNOWN_KEY})
             return False
-        if key_id == "locked" or self.server.sim.config.faults.lock_all:
+        if key_id == "locked" or self.server.sim.faults.lock_all:
             self._send_json(403, {"detail": LOCKED})
             return False
         return True
@@ -626,7 +644,7 @@ class _Handler(BaseHTTPRequestHandler):
             content_type = mimetypes.guess_type(name)[0] or content_type
         if path is None or not path.exists():
             return self._send_json(404, {"detail": f"File {name!r} not found"})
-        fault = self._inject("download", name)
+        fault = self._inject("download", name) if self.command == "GET" else None
         stat = path.stat()
         size = stat.st_size
         etag = f'"{size:x}-{stat.st_mtime_ns:x}"'
