@@ -15,9 +15,10 @@ fault spec (--faults), comma-separated:
   seed=N                 seed the random draws so a run repeats exactly
   lock                   every key is locked (403 "Exhausted balance")
   FAULT@SITE[:P][*N]     FAULT at SITE with probability P (default 1), at most N times
-    sites:  submit status stream result cancel download upload
+    sites:  submit status stream result cancel download upload run
     faults: 429 (with Retry-After: 1), 500 502 503 504 (fal's error bodies),
-            drop@stream, drop@download, truncate@download, slow@download, expire@result
+            drop@stream, drop@download, truncate@download, slow@download, expire@result,
+            fail@run (the generation fails)
   e.g.  --faults "latency=150ms,429@status:0.3,drop@download,seed=7"
 
 keys: any "Key id:secret" works; id "locked" gets 403, id "unknown" gets 401.

@@ -201,3 +201,25 @@ def test_a_head_request_does_not_use_up_a_once_per_file_drop(make_simulator, tmp
     assert httpx.head(url).headers["content-length"] == str(len(payload))
     with pytest.raises(httpx.TransportError):
         httpx.get(url)
+
+
+def test_fail_on_run_completes_with_an_error_and_a_500_result(make_simulator):
+    sim = make_simulator(faults="fail@run")
+    body = submit(sim)
+    wait_status_completed(body)
+    status = httpx.get(body["status_url"], headers=KEY).json()
+    assert status["error_type"] == "generation_failed" and status["error"]
+    result = httpx.get(body["response_url"], headers=KEY)
+    assert result.status_code == 500 and result.json()["error_type"] == "generation_failed"
+
+
+def test_a_start_timeout_header_ends_a_job_that_waited_too_long(make_simulator):
+    sim = make_simulator(speed=10)  # queued for 0.3 s; the timeout is 0.1 simulated s = 10 ms
+    response = httpx.post(
+        f"{sim.url}/{T2V}", json={"prompt": "a cat"}, headers={**KEY, "X-Fal-Request-Timeout": "0.1"}
+    )
+    body = response.json()
+    wait_status_completed(body)
+    assert httpx.get(body["status_url"], headers=KEY).json()["error_type"] == "request_timeout"
+    result = httpx.get(body["response_url"], headers=KEY)
+    assert result.status_code == 504 and result.headers["x-fal-request-timeout-type"] == "user"

@@ -8,7 +8,7 @@ Grammar (comma-separated items, whitespace ignored)::
     FAULT@SITE[:P][*N]     FAULT at SITE with probability P (default 1), at most N times (default: no cap)
 
 Sites: ``submit``, ``status`` (polling), ``stream`` (the SSE status stream), ``result``, ``cancel``,
-``download`` (the video file), ``upload`` (the storage endpoints).
+``download`` (the video file), ``upload`` (the storage endpoints), ``run`` (the generation itself).
 
 Faults:
     ``429``                 429 with ``Retry-After: 1`` (any site)
@@ -19,6 +19,10 @@ Faults:
     ``truncate@download``   Content-Length announces the whole file, the body stops short (once per file)
     ``slow@download``       slow-loris: the body trickles out at about 64 KiB/s
     ``expire@result``       the result is gone: 404 ``{"detail": "Request ... not found ..."}``
+    ``fail@run``            the generation fails: COMPLETED with ``error``; the result is a 500
+
+A submit header ``X-Fal-Request-Timeout: N`` ends a job still queued after N simulated seconds: COMPLETED
+with ``error_type: request_timeout``, and its result is a 504 with ``X-Fal-Request-Timeout-Type: user``.
 
 Examples: ``latency=200ms,429@status:0.3,seed=7`` ; ``503@status*2`` (the first two polls fail) ;
 ``drop@download`` ; ``lock``.
@@ -33,7 +37,7 @@ from dataclasses import dataclass, field
 
 from kling_studio.core.errors import UserError
 
-SITES = ("submit", "status", "stream", "result", "cancel", "download", "upload")
+SITES = ("submit", "status", "stream", "result", "cancel", "download", "upload", "run")
 HTTP_FAULTS = ("429", "500", "502", "503", "504")
 # Faults that only make sense at one site.
 SITE_FAULTS = {
@@ -41,6 +45,7 @@ SITE_FAULTS = {
     "truncate": ("download",),
     "slow": ("download",),
     "expire": ("result",),
+    "fail": ("run",),
 }
 # Download faults hit each file once by default, so a resuming client can still finish.
 _ONCE_PER_FILE = ("drop", "truncate")
@@ -193,6 +198,8 @@ def _parse_fault(item: str, raw: str) -> Fault:
     elif kind not in HTTP_FAULTS:
         known = ", ".join((*HTTP_FAULTS, *SITE_FAULTS))
         raise FaultSpecError(f"Fault spec item {raw!r}: unknown fault {kind!r}; use one of {known}.")
+    elif site == "run":
+        raise FaultSpecError(f"Fault spec item {raw!r}: the run site takes only fail (fail@run).")
     probability = 1.0
     if match["p"] is not None:
         try:

@@ -23,9 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kling_studio.services.simulator.faults import FaultPlan
 from kling_studio.services.simulator.render import RenderSpec, Resolution, aspect_from_image, render_video
 from kling_studio.services.simulator.validation import OWNER_APP, GenerationInput
 
+GENERATION_FAILED = "Kling generation failed: the model returned no video (simulated failure)"
 IN_QUEUE = "IN_QUEUE"
 IN_PROGRESS = "IN_PROGRESS"
 COMPLETED = "COMPLETED"
@@ -71,6 +73,7 @@ class Job:
     started_at: float | None = None
     completed_at: float | None = None
     cancel_requested: bool = False
+    start_timeout: float | None = None
     error: str | None = None
     error_type: str | None = None
     file_name: str | None = None
@@ -108,10 +111,19 @@ class JobBook:
         resolution: ``full`` or ``preview`` renders.
         work_dir: Where rendered videos are cached (one file per distinct input).
         files: Where finished videos are published for download.
+        faults: The plan consulted at the ``run`` site (``fail@run``).
     """
 
-    def __init__(self, timeline: Timeline, resolution: Resolution, work_dir: Path, files: FileStore) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        resolution: Resolution,
+        work_dir: Path,
+        files: FileStore,
+        faults: FaultPlan | None = None,
+    ) -> None:
         self._timeline = timeline
+        self._faults = faults or FaultPlan()
         self._resolution = resolution
         self._work_dir = work_dir
         self._files = files
@@ -122,8 +134,22 @@ class JobBook:
         self._closed = False
         self._render_lock = threading.Lock()  # one render at a time: the machine's cores are shared
 
-    def submit(self, model_id: str, generation: GenerationInput, start_image: bytes | None = None) -> Job:
-        """Queue a validated request and start its timeline; returns the new job."""
+    def submit(
+        self,
+        model_id: str,
+        generation: GenerationInput,
+        start_image: bytes | None = None,
+        *,
+        start_timeout: float | None = None,
+    ) -> Job:
+        """Queue a validated request and start its timeline; returns the new job.
+
+        Args:
+            model_id: The endpoint posted to.
+            generation: The validated input.
+            start_image: Image-to-video's start frame, if the simulator could fetch it.
+            start_timeout: ``X-Fal-Request-Timeout``: simulated seconds the job may wait before it starts.
+        """
         with self._cond:
             self._seq += 1
             job = Job(
@@ -133,6 +159,7 @@ class JobBook:
                 start_image=start_image,
                 seq=self._seq,
                 submitted_at=time.monotonic(),
+                start_timeout=start_timeout,
             )
             self._jobs[job.request_id] = job
             job.queue_position = self._position(job, job.submitted_at)
@@ -208,6 +235,10 @@ class JobBook:
                 return
             if not self._run_logs(job):
                 return
+            fault = self._faults.pick("run", job.request_id)
+            if fault is not None and fault.kind == "fail":
+                self._finish(job, error=GENERATION_FAILED, error_type="generation_failed")
+                return
             self._render_and_complete(job)
         except Exception as exc:  # a bug here must end the job visibly, not leave it running forever
             if self._closed:
@@ -217,6 +248,9 @@ class JobBook:
 
     def _wait_in_queue(self, job: Job) -> bool:
         ready_at = job.submitted_at + self._timeline.scaled(self._timeline.queue_seconds)
+        give_up_at = None
+        if job.start_timeout is not None:
+            give_up_at = job.submitted_at + self._timeline.scaled(job.start_timeout)
         with self._cond:
             while True:
                 if self._closed:
@@ -233,10 +267,14 @@ class JobBook:
                     job.queue_position = 0
                     self._bump(job)
                     return True
+                if give_up_at is not None and now >= give_up_at:
+                    self._finish_locked(job, error="Request timed out", error_type="request_timeout")
+                    return False
                 if position != job.queue_position:
                     job.queue_position = position
                     self._bump(job)
-                self._cond.wait(self._next_tick(job, now, ready_at))
+                tick = self._next_tick(job, now, ready_at)
+                self._cond.wait(tick if give_up_at is None else max(0.001, min(tick, give_up_at - now)))
 
     def _position(self, job: Job, now: float) -> int:
         """Real requests ahead (submitted earlier, still queued) plus the draining simulated ones."""

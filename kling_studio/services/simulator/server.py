@@ -185,7 +185,7 @@ class SimulatorServer:
             queue_ahead=self.config.queue_ahead,
             concurrency=self.config.concurrency,
         )
-        self.jobs = JobBook(timeline, self.config.resolution, self.work_dir, self._files)
+        self.jobs = JobBook(timeline, self.config.resolution, self.work_dir, self._files, self.faults)
         self._httpd = _Httpd((self._host, self._port), _Handler, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -534,12 +534,19 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         start_image = sim._resolve_image(generation.start_image_url) if generation.start_image_url else None
         assert sim.jobs is not None
-        job = sim.jobs.submit(model_id, generation, start_image)
+        job = sim.jobs.submit(model_id, generation, start_image, start_timeout=self._start_timeout())
         self._request_id = job.request_id
         status, _ = sim.jobs.status(job.request_id, with_logs=False) or ({}, 0)
         body_out = {**status, **self._urls(job)}
         body_out.pop("logs", None)
         self._send_json(200, body_out, self._request_headers())
+
+    def _start_timeout(self) -> float | None:
+        value = self.headers.get("X-Fal-Request-Timeout")
+        try:
+            return float(value) if value else None
+        except ValueError:
+            return None
 
     def _urls(self, job: Job) -> dict[str, str]:
         base = f"{self.server.sim.url}/{job.base_path}"
@@ -585,9 +592,13 @@ class _Handler(BaseHTTPRequestHandler):
         if now.state != COMPLETED:
             return self._send_json(400, {"detail": STILL_RUNNING}, self._request_headers())
         if now.error:
-            code = 400 if now.error_type == "request_cancelled" else 500
             body = {"detail": now.error, "error_type": now.error_type}
-            return self._send_json(code, body, self._request_headers())
+            headers = [*self._request_headers(), ("X-Fal-Error-Type", now.error_type or "")]
+            if now.error_type == "request_cancelled":
+                return self._send_json(400, body, self._request_headers())
+            if now.error_type == "request_timeout":
+                return self._send_json(504, body, [*headers, ("X-Fal-Request-Timeout-Type", "user")])
+            return self._send_json(500, body, headers)
         video = {
             "url": f"{sim.url}/files/{now.file_name}",
             "content_type": "video/mp4",
