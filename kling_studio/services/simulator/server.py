@@ -454,7 +454,7 @@ class _Handler(BaseHTTPRequestHandler):
         return [("x-fal-request-id", self._request_id)] if self._request_id else []
 
     def _inject(self, site: str, key: str = "") -> Fault | None:
-        """Pick a fault for this request; HTTP-status faults are answered here and return None after."""
+        """Pick a fault for this request; an HTTP-status fault is answered here and raises ``_Answered``."""
         fault = self.server.sim.faults.pick(site, key)
         if fault is None:
             return None
