@@ -87,7 +87,7 @@ class PlaybackResult:
     seconds: float
 
 
-class _Reporter:
+class Reporter:
     """Prints each result as it comes and keeps a copy for the report file and the exit code."""
 
     def __init__(self, report_path: Path | None) -> None:
@@ -112,7 +112,7 @@ class _Reporter:
 
 
 @contextmanager
-def _time_limit(reporter: _Reporter, name: str, seconds: float) -> Iterator[None]:
+def time_limit(reporter: Reporter, name: str, seconds: float) -> Iterator[None]:
     """Report ``name`` as FAIL and end the process if the block runs longer than ``seconds``.
 
     A hung Qt call cannot be interrupted from Python, so the only honest way out is to say which check
@@ -120,7 +120,7 @@ def _time_limit(reporter: _Reporter, name: str, seconds: float) -> Iterator[None
     """
 
     def expire() -> None:
-        reporter.emit(CheckResult(name, Status.FAIL, f"no answer after {seconds:.0f} s; the check hung"))
+        reporter.emit(CheckResult(name, Status.FAIL, f"no answer after {seconds:g} s; the check hung"))
         reporter.write_line("self-test FAILED (a check hung)")
         os._exit(1)
 
@@ -137,7 +137,7 @@ def run_self_test() -> int:
     """Run every check, print one line each, and return the exit code (0 all passed, 1 any failed)."""
     strict = os.environ.get(STRICT_ENV, "") not in ("", "0")
     report = os.environ.get(REPORT_ENV)
-    reporter = _Reporter(Path(report) if report else None)
+    reporter = Reporter(Path(report) if report else None)
     with tempfile.TemporaryDirectory(prefix="kling-studio-self-test-") as sandbox:
         _isolate_from_user_data(Path(sandbox))
         checks: list[tuple[str, Callable[[], CheckResult]]] = [
@@ -150,7 +150,7 @@ def run_self_test() -> int:
         checks.append(("render", lambda: _render_into(Path(sandbox), clip)))
         checks.append(("playback", lambda: check_playback(clip[0]) if clip else _skipped_playback()))
         for name, check in checks:
-            with _time_limit(reporter, name, CHECK_TIMEOUTS[name]):
+            with time_limit(reporter, name, CHECK_TIMEOUTS[name]):
                 reporter.emit(_guarded(name, check))
     failed = [r for r in reporter.results if r.status is Status.FAIL]
     warned = [r for r in reporter.results if r.status is Status.WARN]
