@@ -338,9 +338,11 @@ class JobStore:
     ) -> Job:
         """Record progress; arguments left as ``None`` keep their stored value.
 
-        Moving to ``running`` clears the queue position; moving to ``completed`` settles the ledger as
-        charged. ``logs`` replaces the stored logs (fal sends them all each time), keeping the last 200
-        entries. ``error`` records a problem that did not end the job (e.g. a download that will be retried).
+        Moving to ``running`` clears the queue position. Entering ``completed``, ``downloaded`` or ``expired``
+        settles the ledger as charged, ``maybe_submitted`` as maybe charged; end a job with
+        :meth:`mark_failed` / :meth:`mark_cancelled` instead, since they say whether it was charged.
+        ``logs`` replaces the stored logs (fal sends them all each time), keeping the last 200 entries.
+        ``error`` records a problem that did not end the job (e.g. a download that will be retried).
 
         Raises:
             IllegalTransitionError: ``state`` is not allowed from the job's current state.
@@ -360,8 +362,9 @@ class JobStore:
             fields["video_url"] = video_url
         if error is not None:
             fields["error_kind"], fields["error_message"] = error.kind, error.message
-        charge = ChargeStatus.CHARGED if state is JobState.COMPLETED else None
-        return self._update(job_id, state, fields, charge=charge)
+        if state is not None and state is not JobState.SUBMITTING:
+            self._in_flight.discard(job_id)
+        return self._update(job_id, state, fields, charge=_CHARGE_ON_ENTRY.get(state))
 
     def mark_completed(
         self, job_id: str, *, video_url: str | None = None, file_size: int | None = None
@@ -628,6 +631,14 @@ def _bounded_logs(logs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             item["message"] = message[: MAX_LOG_MESSAGE - 1] + "…"
         bounded.append(item)
     return bounded
+
+
+_CHARGE_ON_ENTRY = {
+    JobState.COMPLETED: ChargeStatus.CHARGED,
+    JobState.DOWNLOADED: ChargeStatus.CHARGED,
+    JobState.EXPIRED: ChargeStatus.CHARGED,
+    JobState.MAYBE_SUBMITTED: ChargeStatus.MAYBE_CHARGED,
+}
 
 
 def _charge_for(charged: bool | None) -> ChargeStatus:
