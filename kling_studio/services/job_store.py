@@ -568,7 +568,7 @@ _SELECT = (
 
 def list_sql(where: str = "") -> str:
     """The query :meth:`JobStore.list` runs (without LIMIT); public so a test can check it uses indexes."""
-    return f"{_SELECT} {where} ORDER BY jobs.created_at DESC, jobs.id DESC"
+    return f"{_SELECT} {where} ORDER BY jobs.created_at DESC, jobs.rowid DESC"
 
 
 def _filters(states: Iterable[JobState] | None, project_slug: str | None) -> tuple[str, tuple[Any, ...]]:

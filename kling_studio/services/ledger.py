@@ -207,7 +207,7 @@ class Ledger:
         """Ledger lines, newest first."""
         with self._database.snapshot() as conn:
             rows = conn.execute(
-                "SELECT * FROM spend ORDER BY recorded_at DESC, job_id LIMIT ? OFFSET ?", (limit, offset)
+                "SELECT * FROM spend ORDER BY recorded_at DESC, rowid DESC LIMIT ? OFFSET ?", (limit, offset)
             ).fetchall()
         return [_entry(row) for row in rows]
 
