@@ -359,6 +359,7 @@ _ORDINARY_WORDS = frozenset(
     }
 )
 _ACRONYM_MAX_LETTERS = 4  # NASA, FBI, OK: short capitals are acronyms; HELLO is shouting
+_CAPITAL_RUN_LETTERS = 6  # "SAFE NOW" is shouting; "TV OK" is not
 
 
 def lint_prompt(
@@ -439,7 +440,7 @@ def _speech_casing_problem(
     if not words:
         return None
     capitals = [w for w in words if len(w) > 1 and w.isupper()]
-    shouting = [w for w in capitals if len(w) > _ACRONYM_MAX_LETTERS]
+    shouting = [w for w in capitals if len(w) > _ACRONYM_MAX_LETTERS] or _capital_runs(words)
     all_capitals = len(words) >= 2 and len(capitals) == len(words)
     if shouting or all_capitals:
         flagged = capitals if all_capitals else shouting
@@ -469,6 +470,20 @@ def _speech_casing_problem(
                 shot_index,
             )
     return None
+
+
+def _capital_runs(words: Sequence[str]) -> list[str]:
+    """Capital words in runs like "SAFE NOW": two acronyms rarely stand side by side; shouting does."""
+    flagged: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) > 1 and word.isupper():
+            run.append(word)
+            continue
+        if len(run) >= 2 and sum(len(w) for w in run) >= _CAPITAL_RUN_LETTERS:
+            flagged += run
+        run = []
+    return flagged
 
 
 def _replace_words(text: str, replacements: dict[str, str]) -> str:
