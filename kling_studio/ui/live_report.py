@@ -15,6 +15,7 @@ from kling_studio.core.errors import UserError
 from kling_studio.core.limits import Mode, Tier
 from kling_studio.core.pricing import Estimate, PriceCatalog, estimate_tiers
 from kling_studio.core.project import Project
+from kling_studio.core.request import parse_tier
 from kling_studio.core.validation import Problem, Severity, validate
 
 
@@ -73,8 +74,11 @@ def make_report(project: Project, catalog: PriceCatalog) -> ProjectReport:
         estimates = {}  # a price file without these models: the meter says prices are unknown
     board = project.storyboard
     shot_ids = tuple(s.id for s in board.shots) if board.mode is Mode.MULTI else ()
-    tier = project.settings.tier
-    return ProjectReport(problems, estimates, tier if isinstance(tier, Tier) else Tier.PRO, shot_ids)
+    try:
+        tier = parse_tier(project.settings.tier)
+    except UserError:
+        tier = Tier.PRO  # validation reports the bad value; price the default meanwhile
+    return ProjectReport(problems, estimates, tier, shot_ids)
 
 
 class LiveReport(QObject):

@@ -1,0 +1,138 @@
+"""Generate: confirm the price when it is above the user's threshold, then submit through the job runner.
+
+The submit is an asyncio task this object owns; :meth:`GenerateAction.cancel_all` cancels what is still
+running when the window closes. The confirmation is a non-blocking dialog (``open()`` + signals), never a
+nested event loop inside a coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from kling_studio.core.errors import UserError
+from kling_studio.core.money import format_usd
+from kling_studio.core.project import Project
+from kling_studio.core.request import build_request
+from kling_studio.services.jobs import Job, NewJob
+from kling_studio.ui.dialogs.confirm_price_dialog import ConfirmPriceDialog
+from kling_studio.ui.live_report import ProjectReport
+
+log = logging.getLogger(__name__)
+
+
+class GenerateAction(QObject):
+    """Turns "Generate" into a job: confirm above the threshold, build the exact request, submit it.
+
+    Args:
+        dialog_parent: the window the confirmation dialog belongs to.
+        parent: Qt parent.
+
+    Signals:
+        submitted(Job): the runner accepted the job (it is recorded; it may still be queued or refused).
+        failed(str): nothing was sent; the message says why (no services yet, over budget, …).
+        confirmation_opened(object): the price confirmation dialog was opened (tests answer it).
+    """
+
+    submitted = Signal(object)
+    failed = Signal(str)
+    confirmation_opened = Signal(object)
+
+    def __init__(self, dialog_parent: QWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._dialog_parent = dialog_parent
+        self._services = None
+        self._threshold: Decimal | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dialog: ConfirmPriceDialog | None = None
+
+    @property
+    def threshold(self) -> Decimal | None:
+        """Prices above this are confirmed first; None: never ask."""
+        return self._threshold
+
+    def set_threshold(self, threshold: Decimal | None) -> None:
+        """Confirm every generation costing more than ``threshold`` (None: never ask)."""
+        self._threshold = threshold
+
+    def set_services(self, services: object | None) -> None:
+        """The open :class:`~kling_studio.services.studio_services.StudioServices` (None while starting)."""
+        self._services = services
+
+    @property
+    def pending(self) -> int:
+        """Submits still running."""
+        return len(self._tasks)
+
+    def request(self, project: Project, report: ProjectReport, project_path: Path | None) -> None:
+        """The user pressed Generate: confirm if needed, then submit."""
+        current = report.current
+        if report.errors or current is None:
+            self.failed.emit(report.errors[0].message if report.errors else "This tier has no price.")
+            return
+        if self._services is None:
+            self.failed.emit("The job queue is still starting; press Generate again in a moment.")
+            return
+        try:
+            spec = self._new_job(project, report, project_path)
+        except UserError as exc:
+            self.failed.emit(str(exc))
+            return
+        if self._threshold is not None and current.total > self._threshold:
+            dialog = ConfirmPriceDialog(
+                f"Generate {report.tier.value}",
+                format_usd(current.total),
+                format_usd(self._threshold),
+                bool(getattr(self._services, "simulated", False)),
+                self._dialog_parent,
+            )
+            dialog.accepted.connect(lambda: self._start(spec))
+            dialog.finished.connect(dialog.deleteLater)
+            self._dialog = dialog
+            dialog.open()
+            self.confirmation_opened.emit(dialog)
+            return
+        self._start(spec)
+
+    def cancel_all(self) -> None:
+        """Cancel submits still running (the window is closing); recorded jobs stay resumable."""
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _new_job(self, project: Project, report: ProjectReport, project_path: Path | None) -> NewJob:
+        request = build_request(project, report.tier)
+        return NewJob(
+            project_name=project.name,
+            model_id=request.model_id,
+            tier=report.tier.value,
+            input=dict(request.arguments),
+            estimated_cost=report.current.total if report.current else Decimal(0),
+            simulated=bool(getattr(self._services, "simulated", False)),
+            project_path=project_path,
+        )
+
+    def _start(self, spec: NewJob) -> None:
+        task = asyncio.ensure_future(self._submit(spec))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _submit(self, spec: NewJob) -> None:
+        services = self._services
+        if services is None:
+            self.failed.emit("The job queue closed before the job could be sent.")
+            return
+        try:
+            job: Job = await services.runner.submit(spec)
+        except UserError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:
+            log.exception("submit failed")
+            self.failed.emit(f"The job could not be sent: {type(exc).__name__}: {exc}")
+            return
+        self.submitted.emit(job)
