@@ -44,3 +44,39 @@ def editor(project, undo_stack) -> ProjectEditor:
 def selection(project, qtbot) -> ShotSelection:
     """The current shot of ``project`` (starts at the first shot)."""
     return ShotSelection(project)
+
+
+@pytest.fixture
+def catalog():
+    """The bundled price list."""
+    from kling_studio.core.pricing import PriceCatalog
+
+    return PriceCatalog.bundled()
+
+
+@pytest.fixture
+def cost_for(project, catalog):
+    """Price text of a shot (or, for "", the single-prompt clip) at the project's tier, from core pricing."""
+    from kling_studio.core.pricing import estimate, format_usd
+
+    def price(shot_id: str) -> str:
+        current = estimate(project, catalog=catalog)
+        if not shot_id:
+            return format_usd(current.total)
+        return format_usd(current.lines[project.storyboard.index_of(shot_id)].cost)
+
+    return price
+
+
+@pytest.fixture
+def timeline(project, editor, selection, cost_for, qtbot):
+    """A shown TimelineWidget over ``project``, 1280 px wide (about 75 px per second)."""
+    from kling_studio.ui.timeline import TimelineWidget
+
+    widget = TimelineWidget(project, editor, selection, cost_for)
+    qtbot.addWidget(widget)
+    widget.resize(1280, 200)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.detach()
