@@ -125,6 +125,9 @@ class JobStore:
             self._move_aside(str(exc), exc)
         except _Damaged as exc:
             self._move_aside(str(exc), exc)
+        except BaseException:
+            self.close()
+            raise
 
     def _move_aside(self, detail: str, cause: BaseException) -> None:
         self.close()

@@ -175,9 +175,11 @@ class Ledger:
     transactions."""
 
     def __init__(self, database: SpendDatabase, clock: Callable[[], datetime]) -> None:
-        """Args:
-        database: the job store (or anything with its transactions).
-        clock: returns the current time, timezone-aware, in the user's local zone.
+        """Read spend through ``database``.
+
+        Args:
+            database: the job store (or anything with its transactions).
+            clock: returns the current time, timezone-aware, in the user's local zone.
         """
         self._database = database
         self._clock = clock
