@@ -211,3 +211,15 @@ def test_a_downloaded_job_stays_charged(store: JobStore, tmp_path: Path) -> None
     store.mark_downloaded(job_id, tmp_path / "x.mp4", file_size=10)
     assert store.get(job_id).charge is ChargeStatus.CHARGED
     assert store.ledger.spend_today() == Decimal("2.10")
+
+
+def test_settling_follows_the_state_a_job_enters(store: JobStore) -> None:
+    maybe = submit(store, "2.10")
+    store.update_progress(maybe, state=JobState.MAYBE_SUBMITTED)  # the runner's "may have reached fal"
+    expired = submit(store, "6.30")
+    store.mark_submitted(expired, RECEIPT)
+    store.mark_expired(expired, "fal no longer holds the result")
+    assert store.get(maybe).charge is ChargeStatus.MAYBE_CHARGED
+    assert store.get(expired).charge is ChargeStatus.CHARGED  # the generation ran; the result was lost
+    assert store.ledger.spend_today() == Decimal("8.40")
+    assert store.ledger.spend_maybe_charged() == Decimal("2.10")
