@@ -15,7 +15,22 @@ def _modules_after_import(module: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    ["kling_studio.core"] + [f"kling_studio.core.{m}" for m in ("brief", "storyboard", "errors")],
+    ["kling_studio.core"]
+    + [
+        f"kling_studio.core.{m}"
+        for m in (
+            "brief",
+            "storyboard",
+            "errors",
+            "validation",
+            "request",
+            "pricing",
+            "money",
+            "project_file",
+            "project_migrations",
+            "presets",
+        )
+    ],
 )
 def test_core_loads_no_qt(module):
     loaded = _modules_after_import(module)

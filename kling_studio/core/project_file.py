@@ -412,7 +412,7 @@ def _parse_json(data: bytes, origin: str) -> Any:
         line, column = _position(text, text.find(exc.literal))
         raise ProjectFileError(
             f"{origin} has a number no project uses at line {line}, column {column} "
-            f"({_shorten(exc.literal)}); durations are whole seconds from 1 to 15."
+            f"({_shorten(exc.literal)}); durations are whole seconds from 1 to 15 and the cfg scale is 0–1."
         ) from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()):
