@@ -29,9 +29,18 @@ _SINGLE_PROBLEM_FIELDS = frozenset({"prompt", "duration"})
 
 
 def block_label(
-    project: Project, shot_index: int | None, seconds: int, problems: list[Problem]
+    project: Project,
+    shot_index: int | None,
+    seconds: int,
+    problems: list[Problem],
+    *,
+    past_limit: bool = False,
 ) -> BlockLabel:
-    """What the block of shot ``shot_index`` (None: the single prompt) says, with its first error."""
+    """What the block of shot ``shot_index`` (None: the single prompt) says, with its first error.
+
+    ``past_limit`` marks a shot that ends after 15 s: the storyboard's "too long" error is about no one shot,
+    so it is shown on the shots that run past the limit.
+    """
     board = project.storyboard
     if shot_index is None:
         errors = [p for p in problems if p.is_error and p.field_path in _SINGLE_PROBLEM_FIELDS]
@@ -42,6 +51,8 @@ def block_label(
         prompt = board.prompt
     else:
         errors = [p for p in problems if p.is_error and p.shot_index == shot_index]
+        if past_limit:
+            errors += [p for p in problems if p.is_error and p.field_path == "shots" and p.shot_index is None]
         title, short = f"Shot {shot_index + 1} · {seconds} s", f"{shot_index + 1} · {seconds} s"
         prompt = board.shots[shot_index].prompt
     return BlockLabel(title, short, prompt.strip(), bool(errors), errors[0].message if errors else "")
@@ -201,12 +212,14 @@ class TimelineScene(QGraphicsScene):
             item = self._items.pop(key)
             item.cancel_drag()
             self.removeItem(item)
+        end = 0
         for key, shot, index, seconds in wanted:
             item = self._items.get(key)
             if item is None:
                 item = self._items[key] = ShotItem(shot)
                 self.addItem(item)
-            label = block_label(self.project, index, seconds, problems)
+            end += seconds
+            label = block_label(self.project, index, seconds, problems, past_limit=end > MAX_TOTAL_SECONDS)
             item.set_content(shot, seconds, label, current=bool(key) and key == current)
         self._order = keys
         self.relayout()
