@@ -337,14 +337,24 @@ def _enum_problem(path: str, value: object, enum: type[Enum], what: str) -> Prob
 # ---- warnings: Kling's prompt guide -----------------------------------------------------------------
 
 _QUOTED_SPEECH = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”")
-_SPEECH_VERB_BEFORE_COLON = re.compile(
-    r"(?:^|[^\w-])(?:says?|said|saying|asks?|asked|whispers?|whispered|shouts?|shouted|yells?|yelled|sings?|"
+_SPEECH_VERBS = (
+    r"says?|said|saying|asks?|asked|whispers?|whispered|shouts?|shouted|yells?|yelled|sings?|"
     r"sang|narrates?|narrated|narrator|repl(?:y|ies|ied)|announces?|announced|exclaims?|exclaimed|murmurs?|"
-    r"murmured|calls? out|called out|voice-?over|VO|V\.O\.|speaks?|spoke|chants?|chanted)\s*$",
-    re.IGNORECASE,
+    r"murmured|calls? out|called out|voice-?over|VO|V\.O\.|speaks?|spoke|chants?|chanted"
 )
+_SPEECH_VERB_BEFORE_COLON = re.compile(rf"(?:^|[^\w-])(?:{_SPEECH_VERBS})\s*$", re.IGNORECASE)
+_SPEECH_VERB = re.compile(rf"\b(?:{_SPEECH_VERBS})\b", re.IGNORECASE)
 # "a barista says: good morning." — the speech runs to the end of its sentence or line.
 _SPEECH_AFTER_COLON = re.compile(r"\s*([^\n\"“]+?)(?=[.!?](?:\s|$)|\n|$)")
+# Quoted words that are on screen rather than spoken: 'a neon sign reads "OPEN"', 'the "EXIT" sign'.
+_TEXT_CUE_WORDS = (
+    r"reads?|reading|signs?|signage|text|titled?|captions?|logos?|labels?|labelled|labeled|banners?|"
+    r"headlines?|letters|lettering|written|spell(?:s|ed|ing)?|printed|stamped|engraved|painted|displays?|"
+    r"screens?|posters?|billboards?|neon|marquee|plates?|t-?shirts?|shirts?|brand(?:ed)?|words?"
+)
+_TEXT_CUE_BEFORE = re.compile(rf"\b(?:{_TEXT_CUE_WORDS})\b(?=[^.!?\"“]*$)", re.IGNORECASE)
+_TEXT_CUE_AFTER = re.compile(rf"\s*(?:{_TEXT_CUE_WORDS})\b", re.IGNORECASE)
+_TEXT_CUE_WINDOW = 40
 _VERB_WINDOW = 16  # characters before a colon that can hold the speech verb
 _WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-][^\W\d_])*")
 _ELEMENT = re.compile(r"@Element(\d+)\b", re.IGNORECASE)
@@ -422,7 +432,11 @@ def _where(field_path: str, shot_index: int | None) -> str:
 
 
 def _speeches(text: str) -> list[str]:
-    spoken = [a or b for a, b in _QUOTED_SPEECH.findall(text)]
+    spoken = [
+        match.group(1) or match.group(2)
+        for match in _QUOTED_SPEECH.finditer(text)
+        if not _is_written_text(text, match.start(), match.end())
+    ]
     colon = text.find(":")
     while colon != -1:  # a scan from each colon: a regex search for the verbs over the whole text is slow
         if _SPEECH_VERB_BEFORE_COLON.search(text, max(0, colon - _VERB_WINDOW), colon):
@@ -431,6 +445,15 @@ def _speeches(text: str) -> list[str]:
                 spoken.append(match.group(1))
         colon = text.find(":", colon + 1)
     return [s for s in spoken if s.strip()]
+
+
+def _is_written_text(text: str, start: int, end: int) -> bool:
+    """True for quoted words shown in the picture (a sign that reads "OPEN"), which may be capitals."""
+    before = text[max(0, start - _TEXT_CUE_WINDOW) : start]
+    cue = _TEXT_CUE_BEFORE.search(before)
+    if cue and not _SPEECH_VERB.search(before, cue.end()):  # 'looks at the sign and says: "WATCH OUT"'
+        return True
+    return bool(_TEXT_CUE_AFTER.match(text, end, end + _TEXT_CUE_WINDOW))
 
 
 def _speech_casing_problem(

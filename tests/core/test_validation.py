@@ -148,6 +148,8 @@ def test_problem_reads_as_path_message_and_fix():
         "“HELLO THERE” he says",
         'A guide says: "Welcome To The Old Town"',
         "The host announces: Please Take Your Seats Now.",
+        'He glances at the sign and yells: "WATCH OUT"',  # a sign nearby, but this is speech
+        'Under a banner, a vendor shouts "FRESH FISH TODAY"',
     ],
 )
 def test_speech_in_capitals_or_title_case_is_flagged(text):
@@ -167,6 +169,9 @@ def test_speech_in_capitals_or_title_case_is_flagged(text):
         "A sign reads OPEN 24 HOURS above the door.",  # not speech: no quote, no speech verb
         "Subject: the HELLO KITTY store front",
         "Timing: 10:30 AM, NEWS at noon",
+        'a neon sign reads "OPEN 24 HOURS" above the door',  # on-screen text, not speech
+        'the "EMERGENCY EXIT" sign flickers',
+        'the title card "THE LAST HARVEST" fades in',
     ],
 )
 def test_ordinary_speech_and_non_speech_capitals_are_not_flagged(text):
