@@ -80,8 +80,8 @@ class JobStore:
 
     Args:
         path: the database file (usually :func:`kling_studio.services.paths.database_path`); created if
-        missing. clock: returns the current time, timezone-aware, in the user's local zone (tests pass a fixed
-        one).
+            missing.
+        clock: returns the current time, timezone-aware, in the user's local zone (tests pass a fixed one).
 
     Raises:
         DatabaseDamagedError: the file is not a readable database (it has been moved aside).
@@ -220,8 +220,7 @@ class JobStore:
         Args:
             spec: what will be sent.
             budget: the limits to check; ``None`` means the saved policy (:meth:`Ledger.budget`),
-            ``BudgetPolicy()``
-                means no limits.
+                ``BudgetPolicy()`` means no limits.
 
         Raises:
             BudgetExceededError: the job would pass a budget; nothing was recorded.

@@ -180,8 +180,7 @@ class NewJob:
 
 @dataclass(frozen=True)
 class JobError:
-    """Why a job failed: a short machine kind (``validation``, ``server``, ``network``…) and words for
-    people."""
+    """Why a job failed: a short kind (``validation``, ``server``, ``network``…) and words for people."""
 
     kind: str
     message: str

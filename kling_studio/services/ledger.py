@@ -73,15 +73,13 @@ def budget_label(budget: str) -> str:
 
 
 def format_money(amount: Decimal, currency: str = "USD") -> str:
-    """``Decimal("2.1")`` → ``"$2.10"``; keeps sub-cent digits (``$0.336``); other currencies as ``"2.10
-    EUR"``."""
+    """``Decimal("2.1")`` → ``"$2.10"``, sub-cent digits kept (``$0.336``), ``"2.10 EUR"`` otherwise."""
     shown = amount.quantize(Decimal("0.01")) if amount.as_tuple().exponent >= -2 else amount  # type: ignore[operator]
     return f"${shown}" if currency == "USD" else f"{shown} {currency}"
 
 
 def parse_amount(value: object, what: str = "amount") -> Decimal:
-    """A non-negative, finite Decimal from a Decimal, int or numeric string (never a float: floats are
-    inexact).
+    """A non-negative, finite Decimal from a Decimal, int or numeric string (never a float: inexact).
 
     Raises:
         ValueError: naming ``what`` and the value.
@@ -200,8 +198,7 @@ class Ledger:
             return _sum(conn, "project_name = ?", (project_name,), simulated)
 
     def spend_maybe_charged(self, *, simulated: bool = False) -> Decimal:
-        """The part of all spend that fal may or may not have charged (the user should check the
-        dashboard)."""
+        """The part of all spend that fal may or may not have charged (check the fal dashboard)."""
         with self._database.snapshot() as conn:
             return _sum(conn, "status = ?", (ChargeStatus.MAYBE_CHARGED.value,), simulated)
 

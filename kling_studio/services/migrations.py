@@ -86,11 +86,9 @@ class NewerDatabaseError(JobStoreError):
 
 
 def migrate(conn: sqlite3.Connection, path: object) -> int:
-    """Bring the database on ``conn`` (in autocommit mode) up to :data:`SCHEMA_VERSION`; return the old
-    version.
+    """Bring the database on ``conn`` (autocommit mode) up to :data:`SCHEMA_VERSION`; return the old version.
 
-    Safe when several processes open the database at once: each step re-reads the version under the write
-    lock.
+    Safe when several processes open the database at once: each step re-reads the version under the lock.
     """
     old = conn.execute("PRAGMA user_version").fetchone()[0]
     if old > SCHEMA_VERSION:

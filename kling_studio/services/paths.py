@@ -68,8 +68,8 @@ def outputs_dir(project_slug: str) -> Path:
     """``<data>/outputs/<project_slug>/`` (created if missing).
 
     Args:
-        project_slug: a slug as made by :func:`slugify`; anything that could escape the outputs folder is
-        refused.
+        project_slug: a slug as made by :func:`slugify`; anything that could escape the outputs folder
+            is refused.
 
     Raises:
         ValueError: the slug is empty or not a plain slug (a programming error, not a user one).
