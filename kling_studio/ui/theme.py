@@ -163,7 +163,7 @@ QFrame#simulatorBanner QLabel {{ color: #ffffff; font-weight: 600; }}
 QFrame#simulatorBanner QPushButton {{
     background: rgba(255, 255, 255, 0.16); color: #ffffff; border: 1px solid rgba(255, 255, 255, 0.5);
 }}
-QTabBar::tab {{ padding: 6px 14px; background: {c.panel}; border: 1px solid {c.border}; border-bottom: none; }}
+QTabBar::tab {{ padding: 6px 14px; background: {c.panel}; border: 1px solid {c.border}; }}
 QTabBar::tab:selected {{ background: {c.base}; color: {c.text}; }}
 QListView, QTreeView {{ background: {c.base}; border: none; }}
 QListView::item, QTreeView::item {{ padding: 4px; }}
