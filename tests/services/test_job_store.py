@@ -509,16 +509,16 @@ def test_budget_policy_none_means_the_saved_one(store: JobStore) -> None:
     assert store.create_submitting(new_job("2.10"), budget=BudgetPolicy()).state is JobState.SUBMITTING
 
 
-def test_the_planted_key_never_reaches_the_database(store: JobStore, db_path: Path) -> None:
-    """Nothing the store keeps comes from the key: a key typed into a prompt by mistake is the only way in."""
+def test_the_planted_key_never_reaches_the_database(
+    store: JobStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole job's life with a key set leaves no trace of the key in the database files."""
     planted = "plantedid:PLANTED-SECRET-0001"
-    os.environ["FAL_KEY"] = planted
-    try:
-        job = store.create_submitting(new_job())
-        store.mark_submitted(job.id, RECEIPT)
-        store.mark_failed(job.id, "auth", "fal did not accept the key ending in 0001", charged=False)
-    finally:
-        del os.environ["FAL_KEY"]
+    monkeypatch.setenv("FAL_KEY", planted)
+    job = store.create_submitting(new_job())
+    store.mark_submitted(job.id, RECEIPT)
+    store.update_progress(job.id, state=JobState.RUNNING, logs=[{"message": "Authorization accepted"}])
+    store.mark_failed(job.id, "auth", "fal did not accept the key ending in 0001", charged=False)
     store.close()
     for path in db_path.parent.iterdir():
         assert planted.encode() not in path.read_bytes(), path
