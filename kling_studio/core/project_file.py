@@ -110,6 +110,8 @@ def save_project(project: Project, path: str | Path) -> None:
         ProjectFileError: When the folder cannot be written or the project holds a value JSON cannot keep.
     """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()  # save through the link, not over it
     data = project_to_json_bytes(project)
     folder = path.parent if str(path.parent) else Path(".")
     try:

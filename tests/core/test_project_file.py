@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -337,3 +339,39 @@ def test_save_keeps_the_files_permissions(tmp_path):
     path.chmod(0o640)
     save_project(Project(name="again"), path)
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_save_through_a_symlink_keeps_the_link(tmp_path):
+    target = tmp_path / "real.kproj"
+    save_project(Project(name="one"), target)
+    link = tmp_path / "link.kproj"
+    link.symlink_to(target)
+    save_project(Project(name="two"), link)
+    assert link.is_symlink()
+    assert load_project(target).name == "two"
+
+
+CRASH_BEFORE_RENAME = """
+import os, sys
+from kling_studio.core.project import Project
+from kling_studio.core.project_file import save_project
+
+def crash(*args, **kwargs):
+    os._exit(9)  # the process dies after writing the temporary file, before the rename
+
+os.replace = crash
+save_project(Project(name="new"), sys.argv[1])
+"""
+
+
+def test_a_crash_before_the_rename_leaves_the_old_file_whole(tmp_path):
+    path = tmp_path / "p.kproj"
+    save_project(Project(name="old"), path)
+    before = path.read_bytes()
+    result = subprocess.run([sys.executable, "-c", CRASH_BEFORE_RENAME, str(path)], check=False, timeout=60)
+    assert result.returncode == 9
+    assert path.read_bytes() == before
+    assert load_project(path).name == "old"
+    [leftover] = [p for p in tmp_path.iterdir() if p.name != "p.kproj"]
+    assert leftover.name.startswith(".p.kproj.") and leftover.name.endswith(".tmp")
+    assert json.loads(leftover.read_bytes())["name"] == "new"  # fully written and synced before the rename
