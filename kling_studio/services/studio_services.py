@@ -1,0 +1,123 @@
+"""The composition root of the services layer: what the window and the CLI need, built in one place.
+
+With a fal key (keyring or ``FAL_KEY``) jobs go to fal's queue (``KLING_STUDIO_QUEUE_URL`` overrides the host,
+e.g. for a proxy). Without one, nothing can be charged: jobs go to the built-in simulator, started here on
+127.0.0.1, or to the one ``KLING_STUDIO_QUEUE_URL`` points at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from kling_studio.core.pricing import PriceCatalog
+from kling_studio.services import paths
+from kling_studio.services.fal_queue import FalQueueClient, queue_url_from_env
+from kling_studio.services.job_runner import JobRunner
+from kling_studio.services.job_store import JobStore
+from kling_studio.services.ledger import Ledger
+from kling_studio.services.secrets import KeyInfo, KeyStore
+
+#: What the simulator is sent as a key: well-formed, obviously not a real one.
+SIMULATOR_KEY = "simulator:nothing-is-charged"
+SIMULATOR_NOTICE = "Simulator — nothing is charged"
+USER_PRICES_FILE = "pricing.json"
+
+
+@dataclass
+class StudioServices:
+    """The open services of one process; close them with :meth:`close`."""
+
+    store: JobStore
+    runner: JobRunner
+    keys: KeyStore
+    catalog: PriceCatalog
+    queue_url: str
+    simulated: bool
+    http: httpx.AsyncClient
+    key_info: KeyInfo | None = None
+    _simulator: object | None = field(default=None, repr=False)
+
+    @property
+    def ledger(self) -> Ledger:
+        """Spend and budgets."""
+        return self.store.ledger
+
+    @classmethod
+    async def open(
+        cls,
+        *,
+        keys: KeyStore | None = None,
+        start_runner: bool = True,
+        max_active: int = 2,
+    ) -> StudioServices:
+        """Open the job database, decide between fal and the simulator, and resume unfinished jobs."""
+        keys = keys or KeyStore()
+        key_info = await asyncio.to_thread(keys.get)
+        store = await asyncio.to_thread(JobStore, paths.database_path())
+        catalog = await asyncio.to_thread(load_price_catalog)
+        simulator = None
+        configured_url = os.environ.get("KLING_STUDIO_QUEUE_URL")
+        if key_info is None:
+            if configured_url:
+                queue_url = configured_url
+            else:
+                simulator = await asyncio.to_thread(_start_builtin_simulator)
+                queue_url = simulator.url
+            key = SIMULATOR_KEY
+        else:
+            queue_url, key = queue_url_from_env(), key_info.key
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            follow_redirects=True,
+        )
+        client = FalQueueClient(http, queue_url=queue_url, key=key)
+        runner = JobRunner(store, client, http, max_active=max_active)
+        services = cls(
+            store=store,
+            runner=runner,
+            keys=keys,
+            catalog=catalog,
+            queue_url=queue_url,
+            simulated=key_info is None,
+            http=http,
+            key_info=key_info,
+            _simulator=simulator,
+        )
+        if start_runner:
+            await runner.start()
+        return services
+
+    async def close(self) -> None:
+        """Stop the runner (jobs stay resumable), close HTTP, the simulator and the database."""
+        await self.runner.close()
+        await self.http.aclose()
+        if self._simulator is not None:
+            await asyncio.to_thread(self._simulator.stop)  # type: ignore[attr-defined]
+        await asyncio.to_thread(self.store.close)
+
+
+def load_price_catalog() -> PriceCatalog:
+    """The user's own price file (``<config>/pricing.json``) when there is one, else the bundled one."""
+    user_file = paths.config_dir() / USER_PRICES_FILE
+    if user_file.is_file():
+        return PriceCatalog.from_file(user_file)
+    return PriceCatalog.bundled()
+
+
+def _start_builtin_simulator() -> object:
+    # Imported here: PyAV and numpy are only needed when the simulator actually runs.
+    from kling_studio.services.simulator import SimulatorConfig, SimulatorServer
+
+    work_dir: Path = paths.data_dir() / "simulator"
+    config = SimulatorConfig(
+        speed=float(os.environ.get("KLING_STUDIO_SIM_SPEED", "1")),
+        resolution=os.environ.get("KLING_STUDIO_SIM_RESOLUTION", "preview"),
+        work_dir=work_dir,
+    )
+    return SimulatorServer(config, host="127.0.0.1", port=0).start()
