@@ -171,3 +171,57 @@ def test_ctrl_wheel_zooms_and_blocks_keep_one_second_per_grid_step(qtbot, timeli
     block = timeline.scene.block("shot-a")
     assert block.boundingRect().width() - 4 == 4 * after
     assert timeline.scene.block("shot-b").x() == timeline.scene.scale.x_for(4)
+
+
+def test_the_single_prompt_block_resizes_within_three_to_fifteen_seconds(
+    qtbot, timeline, project, undo_stack
+):
+    from kling_studio.core.limits import Mode
+
+    timeline.scene.editor.set_mode(Mode.SINGLE, keep="shots")  # 10 s
+    assert project.storyboard.duration == 10
+    pixels = timeline.scene.scale.pixels_per_second
+    start = right_edge(timeline, "")
+    drag(qtbot, timeline, start, start - QPoint(round(9 * pixels), 0))
+    assert project.storyboard.duration == 3, "a clip lasts at least 3 s"
+    start = right_edge(timeline, "")
+    drag(qtbot, timeline, start, start + QPoint(round(14 * pixels), 0))
+    assert project.storyboard.duration == 15
+    assert timeline.scene.blocks()[0].label.title == "Single prompt · 15 s"
+    assert undo_stack.count() == 3
+
+
+def test_escape_during_a_resize_abandons_it(qtbot, timeline, project, undo_stack):
+    pixels = timeline.scene.scale.pixels_per_second
+    viewport = timeline.view.viewport()
+    start = right_edge(timeline, "shot-a")
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(viewport, pos=start + QPoint(round(2 * pixels), 0))
+    assert timeline.scene.block("shot-a").seconds == 6
+    qtbot.keyClick(timeline.view, Qt.Key.Key_Escape)
+    assert timeline.scene.block("shot-a").seconds == 4
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=start + QPoint(round(2 * pixels), 0))
+    assert durations(project) == [4, 3, 3]
+    assert undo_stack.count() == 0
+
+
+def test_right_click_opens_the_shot_menu(qtbot, timeline, selection):
+    from PySide6.QtGui import QContextMenuEvent
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    viewport = timeline.view.viewport()
+    pos = centre(timeline, "shot-b")
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, viewport.mapToGlobal(pos))
+    QApplication.sendEvent(viewport, event)
+    menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
+    assert len(menus) == 1
+    assert [a.text() for a in menus[0].actions() if a.text()] == [
+        "Edit prompt",
+        "Duplicate",
+        "Split in the middle",
+        "Merge with next",
+        "Delete",
+        "Add shot after",
+    ]
+    assert selection.current_id == "shot-b"
+    menus[0].close()

@@ -208,6 +208,7 @@ class TimelineScene(QGraphicsScene):
         else:
             wanted = [(SINGLE_BLOCK, None, None, self._preview.get(SINGLE_BLOCK, _seconds(board.duration)))]
         keys = [key for key, *_ in wanted]
+        self._order = [key for key in self._order if key in keys]  # a cancelled drag may lay out meanwhile
         for key in [k for k in self._items if k not in keys]:
             item = self._items.pop(key)
             item.cancel_drag()

@@ -168,6 +168,8 @@ class ShotItem(QGraphicsItem):
             title = self.label.short_title
             if title_metrics.horizontalAdvance(title) + price_width > text_rect.width():
                 price_width = 0.0  # narrow block: the title wins, the price stays in the tooltip and list
+            if title_metrics.horizontalAdvance(title) > text_rect.width():
+                title = title.split(" ·")[0]  # just the shot number
         painter.setPen(QColor(colors.text))
         title_rect = QRectF(text_rect.left(), text_rect.top(), text_rect.width() - price_width, line)
         elided = title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width())
@@ -180,6 +182,8 @@ class ShotItem(QGraphicsItem):
                 price,
             )
 
+        if text_rect.width() < 56:
+            return  # too narrow for words; the tooltip and the shot list carry the prompt
         painter.setFont(body_font)
         body_rect = QRectF(
             text_rect.left(), text_rect.top() + line + 4, text_rect.width(), text_rect.height() - line - 4
@@ -191,7 +195,7 @@ class ShotItem(QGraphicsItem):
             body_font.setItalic(True)
             painter.setFont(body_font)
             painter.setPen(QColor(colors.error if self.label.invalid else colors.muted))
-            text = "No prompt yet — press F2 to write one"
+            text = "No prompt yet — F2 to write one"
         metrics = QFontMetricsF(body_font)
         lines = max(1, int(body_rect.height() // metrics.height()))
         _draw_wrapped(painter, metrics, body_rect, text, lines)

@@ -133,7 +133,9 @@ class TimelineView(QGraphicsView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
-        self.setMinimumHeight(int(scene.sceneRect().height()) + 4)
+        # Exactly the track's height (plus a scroll bar when zoomed in): the panel never grows empty space.
+        scroll_bar = self.horizontalScrollBar().sizeHint().height()
+        self.setFixedHeight(int(scene.sceneRect().height()) + scroll_bar + 2)
         self.setAccessibleName("Shot timeline")
         scene.selection.current_changed.connect(self._on_selection_current_changed)
         scene.layout_changed.connect(self._on_scene_layout_changed)
@@ -201,9 +203,11 @@ class TimelineView(QGraphicsView):
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
             key = event.key()
             mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-            ctrl = Qt.KeyboardModifier.ControlModifier
-            if (key in _OWN_KEYS and mods in (Qt.KeyboardModifier.NoModifier, ctrl)) or (
-                key == Qt.Key.Key_D and mods == ctrl
+            ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+            if (
+                (key in _OWN_KEYS and not mods & ~(ctrl | shift))
+                or (key == Qt.Key.Key_D and mods == ctrl)
+                or (key == Qt.Key.Key_N and mods == ctrl | shift)
             ):
                 event.accept()
                 return True

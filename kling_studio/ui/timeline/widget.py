@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from kling_studio.core.limits import MAX_TOTAL_SECONDS, Mode, ShotType
 from kling_studio.core.project import Project
@@ -65,6 +65,8 @@ class TimelineWidget(QWidget):
         self.message_label = QLabel(self)
         self.message_label.setObjectName("timelineMessage")
         self.message_label.setWordWrap(False)
+        # Long refusals must not widen the window: the label shrinks and its tooltip keeps the full text.
+        self.message_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
