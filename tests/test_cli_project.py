@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,12 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def bundled_prices() -> dict:
+    """The bundled price list as a dict, to edit into a "newer" price file."""
+    raw = resources.files("kling_studio").joinpath("resources", "pricing.json").read_text("utf-8")
+    return json.loads(raw)
 
 
 def broken_rows() -> list[tuple[str, str]]:
@@ -110,11 +117,7 @@ def test_estimate_json_gives_exact_decimal_strings():
 
 
 def test_estimate_with_a_newer_price_file(tmp_path):
-    from importlib import resources
-
-    prices = json.loads(
-        resources.files("kling_studio").joinpath("resources", "pricing.json").read_text("utf-8")
-    )
+    prices = bundled_prices()
     prices["checked"] = "2027-02-01"
     for model in prices["models"]:
         if model["tier"] == "standard":
@@ -260,3 +263,18 @@ def test_a_missing_file_is_exit_2_without_a_traceback(tmp_path):
     result = run("validate", tmp_path / "nope.kproj")
     assert result.returncode == 2
     assert "There is no file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_estimate_uses_the_price_file_the_app_uses(tmp_path):
+    prices = bundled_prices()
+    prices["checked"] = "2027-03-01"
+    for model in prices["models"]:
+        if model["tier"] == "4k":
+            model["per_second_audio_on"] = "0.40"
+    config = Path(os.environ["KLING_STUDIO_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "pricing.json").write_text(json.dumps(prices), "utf-8")
+    result = run("estimate", PROJECTS / "trailer-15s-4k.kproj")
+    assert result.returncode == 0, result.stderr
+    assert "$6.00" in result.stdout and "checked 2027-03-01" in result.stdout
+    assert str(config / "pricing.json") in result.stdout

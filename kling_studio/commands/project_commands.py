@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cost = subparsers.add_parser(
         "estimate",
         help="show what a project would cost, per shot and in total",
-        description="Price a project with the bundled price list (or --prices FILE); nothing is sent.",
+        description="Price a project; nothing is sent. Prices come from --prices FILE, else the app's own "
+        "price file (pricing.json in the config folder) if you put a newer one there, else the bundled list.",
     )
     cost.add_argument("file", type=Path, metavar="FILE")
     cost.add_argument("--tier", metavar="TIER", help=f"price at this tier ({_TIERS}); default: the project's")
@@ -117,7 +118,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     """``kling-studio estimate``."""
     project = load_project(args.file)
     tier = parse_tier(args.tier) if args.tier else None
-    catalog = PriceCatalog.from_file(args.prices) if args.prices else PriceCatalog.bundled()
+    catalog = PriceCatalog.from_file(args.prices) if args.prices else _app_price_catalog()
     main = estimate(project, tier, catalog=catalog)
     others = {t: e for t, e in estimate_tiers(project, catalog=catalog).items() if t is not main.tier}
     refused = bool(errors(validate(project)))
@@ -140,6 +141,13 @@ def run_request(args: argparse.Namespace) -> int:
     print(request.model_id)
     print(json.dumps(request.arguments, indent=2, ensure_ascii=False))
     return 0
+
+
+def _app_price_catalog() -> PriceCatalog:
+    """The prices the app uses: the user's ``<config>/pricing.json`` if present, else the bundled list."""
+    from kling_studio.services.studio_services import load_price_catalog
+
+    return load_price_catalog()
 
 
 def _print_estimate(

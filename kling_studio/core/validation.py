@@ -109,7 +109,7 @@ def validate(project: Project, *, element_count: int | None = None) -> list[Prob
     board = project.storyboard.state
     if not _is_member(board.mode, Mode):
         found.append(_enum_problem("mode", board.mode, Mode, "the storyboard mode"))
-    elif board.mode is Mode.MULTI or board.mode == Mode.MULTI.value:
+    elif board.mode == Mode.MULTI:
         found += _check_shots(board.shots)
         if settings.shot_type == ShotType.INTELLIGENT.value:
             found.append(
