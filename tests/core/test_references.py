@@ -1,0 +1,138 @@
+"""The project's references: start/end frames, elements, change events, and the request placeholders."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from kling_studio.core.references import (
+    MissingUploadError,
+    ProjectReferences,
+    Reference,
+    ReferenceEditError,
+    ReferencesState,
+    element_token,
+    fill_reference_urls,
+    mentioned_elements,
+    placeholder_hashes,
+    placeholder_url,
+)
+
+
+def ref(name: str) -> Reference:
+    return Reference(hashlib.sha256(name.encode()).hexdigest(), name)
+
+
+def test_a_reference_needs_a_real_hash():
+    with pytest.raises(ValueError, match="sha256"):
+        Reference("abc", "short")
+    assert ref("hero").label == "hero"
+    assert Reference(ref("x").sha256).label == ref("x").sha256[:12]
+
+
+def test_changes_announce_the_part_that_changed_and_nothing_when_unchanged():
+    refs = ProjectReferences()
+    heard: list[str] = []
+    refs.changed.connect(heard.append)
+    refs.set_start_frame(ref("start"))
+    refs.set_start_frame(ref("start"))
+    refs.set_end_frame(ref("end"))
+    index = refs.add_element("Bottle", ref("front"), (ref("side"),))
+    refs.rename_element(index, "Hero bottle")
+    assert heard == ["start_frame", "end_frame", "elements", "elements"]
+    assert refs.elements[0].name == "Hero bottle"
+    assert refs.state.uses_image_to_video
+
+
+def test_an_element_takes_at_most_three_reference_images_and_a_refusal_changes_nothing():
+    refs = ProjectReferences()
+    refs.add_element("Cat", ref("front"), (ref("a"), ref("b"), ref("c")))
+    before = refs.state
+    with pytest.raises(ReferenceEditError, match="at most|the most fal takes"):
+        refs.add_element_reference(0, ref("d"))
+    with pytest.raises(ReferenceEditError):
+        refs.add_element("Dog", ref("f"), (ref("1"), ref("2"), ref("3"), ref("4")))
+    assert refs.state == before
+    assert refs.elements[0].is_complete
+
+
+def test_an_element_without_references_is_incomplete():
+    refs = ProjectReferences()
+    refs.add_element("  ", ref("front"))
+    assert refs.elements[0].name == "Element 1"
+    assert not refs.elements[0].is_complete
+    refs.add_element_reference(0, ref("side"))
+    assert refs.elements[0].is_complete
+    refs.remove_element_reference(0, 0)
+    assert not refs.elements[0].is_complete
+
+
+def test_all_references_lists_each_image_once_in_request_order():
+    shared = ref("shared")
+    state = ReferencesState(
+        start_frame=shared,
+        end_frame=ref("end"),
+        elements=(),
+    )
+    refs = ProjectReferences(state)
+    refs.add_element("A", ref("front"), (shared, ref("side")))
+    names = [r.name for r in refs.state.all_references()]
+    assert names == ["shared", "end", "front", "side"]
+
+
+def test_moving_and_removing_elements_renumbers_them():
+    refs = ProjectReferences()
+    for name in ("A", "B", "C"):
+        refs.add_element(name, ref(name), (ref(name + "1"),))
+    refs.move_element(2, 0)
+    assert [e.name for e in refs.elements] == ["C", "A", "B"]
+    refs.remove_element(1)
+    assert [e.name for e in refs.elements] == ["C", "B"]
+    with pytest.raises(IndexError):
+        refs.remove_element(5)
+
+
+def test_restore_puts_back_an_earlier_state_and_announces_it():
+    refs = ProjectReferences()
+    empty = refs.state
+    refs.set_start_frame(ref("s"))
+    refs.add_element("A", ref("a"), (ref("b"),))
+    heard: list[str] = []
+    refs.changed.connect(heard.append)
+    refs.restore(empty)
+    assert refs.state.is_empty
+    assert heard == ["start_frame", "elements"]
+
+
+def test_relink_points_every_use_at_the_new_image():
+    old, new = ref("old"), ref("new")
+    refs = ProjectReferences(ReferencesState(start_frame=old))
+    refs.add_element("A", old, (ref("x"), old))
+    refs.relink(old.sha256, new)
+    assert refs.start_frame == new
+    assert refs.elements[0].frontal == new
+    assert refs.elements[0].references == (ref("x"), new)
+
+
+def test_element_mentions():
+    assert element_token(0) == "@Element1"
+    assert mentioned_elements("@Element2 hands @element1 to @Element2.") == [2, 1]
+    assert mentioned_elements("no elements @Elemental") == []
+
+
+def test_placeholders_are_filled_with_uploaded_urls_without_touching_the_original():
+    a, b = ref("a").sha256, ref("b").sha256
+    arguments = {
+        "prompt": "@Element1 walks",
+        "start_image_url": placeholder_url(a),
+        "elements": [{"frontal_image_url": placeholder_url(b), "reference_image_urls": [placeholder_url(a)]}],
+    }
+    assert placeholder_hashes(arguments) == [a, b]
+    filled = fill_reference_urls(arguments, {a: "https://cdn/a.jpg", b: "https://cdn/b.jpg"})
+    assert filled["start_image_url"] == "https://cdn/a.jpg"
+    assert filled["elements"][0]["reference_image_urls"] == ["https://cdn/a.jpg"]
+    assert arguments["start_image_url"] == placeholder_url(a)
+    assert placeholder_hashes(filled) == []
+    with pytest.raises(MissingUploadError, match="not uploaded"):
+        fill_reference_urls(arguments, {a: "https://cdn/a.jpg"})
