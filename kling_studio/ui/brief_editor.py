@@ -7,8 +7,8 @@ Works fully offline: nothing here touches the network.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontMetrics, QIcon, QTextCursor
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QIcon, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -48,15 +48,37 @@ def set_plain_text_keeping_cursor(edit: QPlainTextEdit, text: str) -> None:
 
 
 class SectionEdit(QPlainTextEdit):
-    """A short multi-line text box sized for about three lines; Tab moves focus instead of typing a tab."""
+    """A multi-line text box that grows with its text from 2 to 8 lines; Tab moves focus instead of typing."""
+
+    MIN_LINES = 2
+    MAX_LINES = 8
 
     def __init__(self, placeholder: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setPlaceholderText(placeholder)
         self.setTabChangesFocus(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        line = QFontMetrics(self.font()).lineSpacing()
-        self.setFixedHeight(line * 3 + 18)
+        self.textChanged.connect(self._fit_height)
+        self._fit_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Re-fit the height: a narrower box wraps into more lines."""
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_height()
+
+    def _fit_height(self) -> None:
+        metrics = QFontMetrics(self.font())
+        margin = int(self.document().documentMargin())
+        width = max(40, self.viewport().width() - 2 * margin)
+        text = self.toPlainText() or self.placeholderText()
+        wrapped = metrics.boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, text)
+        lines = max(1, round(wrapped.height() / metrics.lineSpacing()))
+        shown = max(self.MIN_LINES, min(self.MAX_LINES, lines))
+        frame = 2 * self.frameWidth() + self.contentsMargins().top() + self.contentsMargins().bottom()
+        height = shown * metrics.lineSpacing() + 2 * margin + frame
+        if self.height() != height:
+            self.setFixedHeight(height)
 
 
 class BriefEditor(QWidget):
@@ -87,8 +109,9 @@ class BriefEditor(QWidget):
         icons = icons or {}
         self._icons = icons
 
-        title = QLabel("Brief", self)
-        title.setObjectName("sectionTitle")
+        hint = QLabel("Describe the clip; the sections build the prompt.", self)
+        hint.setProperty("role", "muted")
+        hint.setWordWrap(True)
         self.presets_button = QToolButton(self)
         self.presets_button.setText("Presets")
         self.presets_button.setIcon(icons.get("preset", QIcon()))
@@ -100,8 +123,7 @@ class BriefEditor(QWidget):
         self.presets_button.setMenu(self.presets_menu)
         self._fill_presets_menu()
         header = QHBoxLayout()
-        header.addWidget(title)
-        header.addStretch(1)
+        header.addWidget(hint, 1)
         header.addWidget(self.presets_button)
 
         self.fields: dict[str, SectionEdit] = {}

@@ -50,18 +50,18 @@ from kling_studio.ui.live_report import LiveReport, ProjectReport
 from kling_studio.ui.selection import ShotSelection
 
 TIER_LABELS = {
-    Tier.STANDARD: "Standard — 720p draft",
-    Tier.PRO: "Pro — 1080p",
-    Tier.K4: "4K — native 3840×2160 final",
+    Tier.STANDARD: "Standard · 720p",
+    Tier.PRO: "Pro · 1080p",
+    Tier.K4: "4K · native 2160p",
 }
 ASPECT_LABELS = {
-    AspectRatio.LANDSCAPE: "16:9 landscape",
-    AspectRatio.PORTRAIT: "9:16 portrait",
+    AspectRatio.LANDSCAPE: "16:9 wide",
+    AspectRatio.PORTRAIT: "9:16 tall",
     AspectRatio.SQUARE: "1:1 square",
 }
 SHOT_TYPE_LABELS = {
-    ShotType.CUSTOMIZE: "Customize — I plan the shots",
-    ShotType.INTELLIGENT: "Intelligent — Kling plans the cuts",
+    ShotType.CUSTOMIZE: "My shots",
+    ShotType.INTELLIGENT: "Kling plans cuts",
 }
 _SHOT_PATH = re.compile(r"^shots\[(\d+)\]\.(\w+)$")
 
@@ -126,6 +126,7 @@ class Inspector(QWidget):
         column.addWidget(self.prompt_edit)
         column.addWidget(self.lint_label)
         column.addLayout(self._duration_row)
+        column.addWidget(self.cost_label)
         column.addSpacing(8)
         column.addWidget(_section_title("Settings", body))
         column.addLayout(self._settings_form)
@@ -190,7 +191,7 @@ class Inspector(QWidget):
         self._duration_row.addWidget(duration_label)
         self._duration_row.addWidget(self.duration_spin)
         self._duration_row.addWidget(self.remaining_label, 1)
-        self._duration_row.addWidget(self.cost_label)
+        self.cost_label.setWordWrap(True)
 
     def _build_settings_section(self, body: QWidget, icons: dict[str, QIcon]) -> None:
         self.tier_combo = QComboBox(body)
@@ -205,7 +206,7 @@ class Inspector(QWidget):
         self.aspect_combo.currentIndexChanged.connect(
             lambda _i: self._set("aspect_ratio", self.aspect_combo.currentData())
         )
-        self.audio_check = QCheckBox("Generate sound and speech", body)
+        self.audio_check = QCheckBox("Sound and speech", body)
         self.audio_check.toggled.connect(lambda on: self._set("generate_audio", on))
         self.negative_edit = QLineEdit(body)
         self.negative_edit.setPlaceholderText("What to avoid: blur, distort, and low quality")
@@ -230,6 +231,14 @@ class Inspector(QWidget):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(8)
+        self.tier_combo.setToolTip("Standard and Pro for drafts, 4K for finals")
+        self.shot_type_combo.setToolTip(
+            "My shots: you lay out the storyboard. Kling plans cuts: one prompt, the model cuts it."
+        )
+        for combo in (self.tier_combo, self.aspect_combo, self.shot_type_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        self.negative_edit.setMinimumWidth(80)
         form.addRow("Tier", self.tier_combo)
         form.addRow("Aspect ratio", self.aspect_combo)
         form.addRow("Audio", self.audio_check)
@@ -325,6 +334,7 @@ class Inspector(QWidget):
         self.audio_check.setChecked(values.generate_audio is True)
         if self.negative_edit.text() != values.negative_prompt:
             self.negative_edit.setText(str(values.negative_prompt))
+            self.negative_edit.setCursorPosition(0)
         cfg = values.cfg_scale if isinstance(values.cfg_scale, int | float) else 0.5
         self.cfg_slider.setValue(round(cfg * 100))
         self.cfg_value.setText(f"{cfg:.2f}")
@@ -348,9 +358,10 @@ class Inspector(QWidget):
         elif index >= 0 and index < len(current.lines):
             line = current.lines[index]
             rate = f"${current.price_per_second}/s"
-            self.cost_label.setText(f"{format_usd(line.cost)} ({line.seconds} s × {rate})")
+            self.cost_label.setText(f"Shot cost {format_usd(line.cost)} · {line.seconds} s × {rate}")
         else:
-            self.cost_label.setText(f"{format_usd(current.total)} ({current.seconds} s)")
+            rate = f"${current.price_per_second}/s"
+            self.cost_label.setText(f"Clip cost {format_usd(current.total)} · {current.seconds} s × {rate}")
 
     # ---- widgets → model -----------------------------------------------------------------------------
     def _run(self, edit) -> None:

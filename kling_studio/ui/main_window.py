@@ -179,8 +179,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._bind(document.project)
-        self.resizeDocks([self.brief_dock, self.inspector_dock], [340, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        self._docks_sized = False
         self.set_simulated(True)
         document.project_replaced.connect(self._on_document_project_replaced)
         document.dirty_changed.connect(self._on_document_dirty_changed)
@@ -234,8 +233,9 @@ class MainWindow(QMainWindow):
         center.setChildrenCollapsible(False)
         center.addWidget(self.timeline)
         center.addWidget(self.shot_list)
-        center.setStretchFactor(0, 3)
-        center.setStretchFactor(1, 2)
+        center.setStretchFactor(0, 0)
+        center.setStretchFactor(1, 1)
+        center.setSizes([240, 400])
         self.setCentralWidget(center)
         self._replace_dock_widget(self.brief_dock, self.brief_editor)
         self._replace_dock_widget(self.inspector_dock, self.inspector)
@@ -641,6 +641,15 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.close)
 
         self._after_unsaved_question(close_for_good)
+
+    def showEvent(self, event) -> None:
+        """Size the docks for the window's first size: about a quarter of the width each side."""
+        super().showEvent(event)
+        if not self._docks_sized:
+            self._docks_sized = True
+            side = max(320, min(460, self.width() // 4))
+            self.resizeDocks([self.brief_dock, self.inspector_dock], [side, side], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.problems_dock], [max(140, self.height() // 5)], Qt.Orientation.Vertical)
 
     # ---- drag and drop -------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

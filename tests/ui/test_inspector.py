@@ -37,7 +37,7 @@ def test_shows_the_selected_shot_with_its_cost(setup):
     assert inspector.shot_title.text() == "Shot 2 of 3"
     assert inspector.prompt_edit.toPlainText() == "close on the hull"
     assert inspector.duration_spin.value() == 3
-    assert inspector.cost_label.text().startswith("$1.26")  # 3 s × $0.42
+    assert inspector.cost_label.text().startswith("Shot cost $1.26")  # 3 s × $0.42
 
 
 def test_typing_a_prompt_and_changing_the_duration_edit_the_shot(qtbot, setup):
@@ -49,7 +49,7 @@ def test_typing_a_prompt_and_changing_the_duration_edit_the_shot(qtbot, setup):
 
     shot = project.storyboard.shots[2]
     assert (shot.prompt, shot.duration) == ("the sail snaps full", 7)
-    assert inspector.cost_label.text().startswith("$2.94")
+    assert inspector.cost_label.text().startswith("Shot cost $2.94")
     stack.undo()
     stack.undo()
     assert project.storyboard.shots[2].prompt == "the sail fills"
