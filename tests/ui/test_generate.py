@@ -1,0 +1,138 @@
+"""Generate end to end: the window submits through the real job runner to the built-in simulator.
+
+Real parts: StudioServices opens a real job database in the test's data folder and starts the simulator on a
+free 127.0.0.1 port (no key: nothing can be charged); asyncio runs on Qt's loop through qasync, as in the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+
+from kling_studio.core.limits import Mode, Tier
+from kling_studio.core.pricing import PriceCatalog
+from kling_studio.core.project import Project
+from kling_studio.core.storyboard import Shot, Storyboard
+from kling_studio.services.jobs import JobState
+from kling_studio.services.secrets import KeyStore, MemoryKeyring
+from kling_studio.services.studio_services import StudioServices
+from kling_studio.ui.document import ProjectDocument, RecentFiles
+from kling_studio.ui.main_window import MainWindow
+from kling_studio.ui.theme import Scheme, Theme
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("KLING_STUDIO_SIM_SPEED", "20")
+    app = QApplication.instance()
+    document = ProjectDocument(tmp_path / "recovery", RecentFiles(tmp_path / "recent.json"))
+    settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(document, Theme(app, Scheme.DARK), PriceCatalog.bundled(), settings)
+    qtbot.addWidget(win)
+    shots = [Shot("a paper boat on a puddle", 2), Shot("rain starts, rings spread", 2)]
+    project = Project(name="Paper boat", storyboard=Storyboard(mode=Mode.MULTI, shots=shots))
+    project.settings.set("tier", Tier.K4)
+    project.settings.set("generate_audio", False)
+    document.new_project(project)
+    win.resize(1280, 800)
+    win.show()
+    yield win
+    win.close_without_asking()
+
+
+def run_on_qt_loop(coro_factory):
+    """Run a coroutine on a qasync loop over the test's QApplication (as the app does)."""
+    loop = qasync.QEventLoop(QApplication.instance())
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(coro_factory())
+    finally:
+        loop.close()  # stops qasync's worker threads (asyncio.to_thread)
+        asyncio.set_event_loop(None)
+
+
+async def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def open_services() -> StudioServices:
+    return await StudioServices.open(keys=KeyStore(MemoryKeyring(), environ={}))
+
+
+def test_generate_submits_to_the_simulator_and_the_job_shows_up_in_the_queue(qtbot, window):
+    button = window.cost_meter.generate_button
+    assert button.text() == "Generate 4k — $1.68"  # 4 s × $0.42
+    window.set_threshold(None)
+
+    async def scenario():
+        services = await open_services()
+        try:
+            window.set_services(services)
+            assert window.simulated and window.banner.isVisible()
+            qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the job in the queue dock")
+            downloaded = lambda: window.jobs.jobs()[0].state is JobState.DOWNLOADED  # noqa: E731
+            await wait_for(downloaded, 120, "the simulated clip to download")
+            return window.jobs.jobs()[0]
+        finally:
+            window.detach_services()
+            await services.close()
+
+    job = run_on_qt_loop(scenario)
+    assert job.simulated
+    assert job.tier == "4k" and str(job.estimated_cost) == "1.68"
+    assert job.input["multi_prompt"][1] == {"prompt": "rain starts, rings spread", "duration": "2"}
+    assert job.output_path is not None and job.output_path.stat().st_size > 0
+    text = window.jobs.data(window.jobs.index(0))
+    assert text.startswith("Paper boat · 4k · $1.68 — downloaded")
+    assert "simulated" in text
+
+
+def test_above_the_threshold_generate_asks_first_and_sends_only_when_confirmed(qtbot, window):
+    window.set_threshold(Decimal("1.00"))
+    opened = []
+    window.generate_action.confirmation_opened.connect(opened.append)
+
+    async def scenario():
+        services = await open_services()
+        try:
+            window.set_services(services)
+            qtbot.mouseClick(window.cost_meter.generate_button, Qt.MouseButton.LeftButton)
+            assert len(opened) == 1
+            dialog = opened[0]
+            assert dialog.isVisible()
+            assert dialog.text() == "Generate 4k for $1.68?"
+            assert "nothing is charged" in dialog.informativeText()
+            await asyncio.sleep(0.3)
+            assert window.jobs.rowCount() == 0, "nothing is sent before the user confirms"
+            qtbot.mouseClick(dialog.go_button, Qt.MouseButton.LeftButton)
+            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the confirmed job")
+            return window.jobs.jobs()[0]
+        finally:
+            window.detach_services()
+            await services.close()
+
+    job = run_on_qt_loop(scenario)
+    assert job.estimated_cost == Decimal("1.68")
+
+
+def test_generate_is_refused_with_the_reason_while_the_project_has_errors(qtbot, window):
+    window.editor.set_shot_prompt(window.document.project.storyboard.shots[1].id, "")
+    button = window.cost_meter.generate_button
+    assert not button.isEnabled()
+    assert "Shot 2" in window.cost_meter.reason_label.text()
+    assert not window.action_generate.isEnabled()  # the menu and Ctrl+Return are off too
+    failures: list[str] = []
+    window.generate_action.failed.connect(failures.append)
+    window.generate_action.request(window.document.project, window.live.report, None)
+    assert failures and "Shot 2" in failures[0]
