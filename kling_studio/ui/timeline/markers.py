@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from kling_studio.core.limits import MAX_TOTAL_SECONDS
@@ -37,6 +37,13 @@ class FreeSpaceItem(QGraphicsItem):
     def text(self) -> str:
         """What the area says."""
         return free_text(self._total)
+
+    @property
+    def short_text(self) -> str:
+        """The same, for a narrow area: ``3 s`` free, ``+2 s`` over, nothing when full."""
+        if self._total > MAX_TOTAL_SECONDS:
+            return f"+{self._total - MAX_TOTAL_SECONDS} s"
+        return f"{MAX_TOTAL_SECONDS - self._total} s" if self._total < MAX_TOTAL_SECONDS else ""
 
     def set_extent(self, scale: TimeScale, total: int) -> None:
         """Cover the space from the end of the clip to the 15 s limit (or the overrun past it)."""
@@ -72,11 +79,12 @@ class FreeSpaceItem(QGraphicsItem):
         font.setPixelSize(12)
         painter.setFont(font)
         painter.setPen(QColor(colors.error if over else colors.muted))
-        text_rect = QRectF(rect.left(), rect.top(), max(rect.width(), 120), rect.height())
-        flags = Qt.AlignmentFlag.AlignCenter if rect.width() >= 90 else Qt.AlignmentFlag.AlignLeft
-        if rect.width() < 90:
-            text_rect.translate(6, 0)
-        painter.drawText(text_rect, int(flags | Qt.AlignmentFlag.AlignVCenter), self.text)
+        metrics = QFontMetricsF(font)
+        room = rect.width() - 8
+        for text in (self.text, self.short_text):
+            if text and metrics.horizontalAdvance(text) <= room:
+                painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+                break  # with no room at all (a full clip) the length label and tooltip say it
 
 
 class InsertionMarker(QGraphicsItem):

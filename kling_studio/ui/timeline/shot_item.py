@@ -162,32 +162,35 @@ class ShotItem(QGraphicsItem):
 
         price = self.price_text()
         painter.setFont(title_font)
-        price_width = title_metrics.horizontalAdvance(price) + 8 if price else 0.0
-        title = self.label.title
-        if title_metrics.horizontalAdvance(title) > text_rect.width() - price_width:
-            title = self.label.short_title
-            if title_metrics.horizontalAdvance(title) + price_width > text_rect.width():
-                price_width = 0.0  # narrow block: the title wins, the price stays in the tooltip and list
-            if title_metrics.horizontalAdvance(title) > text_rect.width():
-                title = title.split(" ·")[0]  # just the shot number
-        painter.setPen(QColor(colors.text))
-        title_rect = QRectF(text_rect.left(), text_rect.top(), text_rect.width() - price_width, line)
-        elided = title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width())
-        painter.drawText(title_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), elided)
-        if price_width:
-            painter.setPen(QColor(colors.muted))
-            painter.drawText(
-                QRectF(text_rect.left(), text_rect.top(), text_rect.width(), line),
-                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                price,
-            )
+        width = text_rect.width()
 
-        if text_rect.width() < 56:
+        def fits(*texts: str) -> bool:
+            return sum(title_metrics.horizontalAdvance(t) for t in texts) + 8 * (len(texts) - 1) <= width
+
+        # The price stays visible: beside the title when both fit, otherwise on a line of its own.
+        title, price_inline = self.label.title, bool(price) and fits(self.label.title, price)
+        if price and not price_inline and fits(self.label.short_title, price):
+            title, price_inline = self.label.short_title, True
+        elif not fits(title):
+            short = self.label.short_title
+            title = short if fits(short) else short.split(" ·")[0]
+        align_left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        align_right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        painter.setPen(QColor(colors.text))
+        top = text_rect.top()
+        elided = title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, width)
+        painter.drawText(QRectF(text_rect.left(), top, width, line), align_left, elided)
+        painter.setPen(QColor(colors.muted))
+        if price_inline:
+            painter.drawText(QRectF(text_rect.left(), top, width, line), align_right, price)
+        elif price and fits(price):
+            top += line
+            painter.drawText(QRectF(text_rect.left(), top, width, line), align_left, price)
+
+        if width < 56:
             return  # too narrow for words; the tooltip and the shot list carry the prompt
         painter.setFont(body_font)
-        body_rect = QRectF(
-            text_rect.left(), text_rect.top() + line + 4, text_rect.width(), text_rect.height() - line - 4
-        )
+        body_rect = QRectF(text_rect.left(), top + line + 4, width, text_rect.bottom() - top - line - 4)
         if self.label.prompt:
             painter.setPen(QColor(colors.muted))
             text = " ".join(self.label.prompt.split())

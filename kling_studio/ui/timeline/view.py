@@ -133,9 +133,9 @@ class TimelineView(QGraphicsView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
-        # Exactly the track's height (plus a scroll bar when zoomed in): the panel never grows empty space.
+        # At least the track's height plus a scroll bar for when it is zoomed in; extra height is canvas.
         scroll_bar = self.horizontalScrollBar().sizeHint().height()
-        self.setFixedHeight(int(scene.sceneRect().height()) + scroll_bar + 2)
+        self.setMinimumHeight(int(scene.sceneRect().height()) + scroll_bar + 2)
         self.setAccessibleName("Shot timeline")
         scene.selection.current_changed.connect(self._on_selection_current_changed)
         scene.layout_changed.connect(self._on_scene_layout_changed)
