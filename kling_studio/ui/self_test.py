@@ -217,10 +217,8 @@ def check_main_window() -> CheckResult:
     except ModuleNotFoundError as exc:
         if exc.name != "kling_studio.ui.main_window":
             raise
-        return CheckResult("main window", Status.WARN, "not in this build yet (kling_studio.ui.main_window)")
-    window = main_window.build_self_test_window() if hasattr(main_window, "build_self_test_window") else None
-    if window is None:
-        return CheckResult("main window", Status.WARN, "this build has no window factory to check")
+        return CheckResult("main window", Status.FAIL, "the studio window is missing from this installation")
+    window = main_window.build_self_test_window()
     try:
         window.show()
         _application().processEvents()

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 started=$(date +%s)
-screenshot=${SCREENSHOT:-build/deb/installed-app.png}
+screenshot=$(realpath -m "${SCREENSHOT:-build/deb/installed-app.png}")
 desktop_file=/usr/share/applications/kling-studio.desktop
 
 step() { echo "test-deb: --- $*"; }
@@ -43,10 +43,8 @@ deb="$(pwd)/dist/kling-studio_${version}_$(dpkg --print-architecture).deb"
 [ -f "$deb" ] || die "build-deb.sh did not write $deb"
 
 installed=0
-app_pid=""
 work=$(mktemp -d)
 cleanup() {
-  [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null || true
   if [ "$installed" -eq 1 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get remove -y -qq kling-studio >/dev/null 2>&1 || true
   fi
@@ -87,15 +85,16 @@ cat > "$work/run-app.sh" <<RUN
 cd "$work"
 $exec_line >"$work/app.log" 2>&1 &
 pid=\$!
-echo \$pid >"$work/app.pid"
+window='— Kling Studio": ("kling-studio"'  # the main window: "<project> — Kling Studio", WM_CLASS kling-studio
 for i in \$(seq 1 60); do
   if ! kill -0 \$pid 2>/dev/null; then echo "the app exited before showing a window" >"$work/app.failed"; exit 1; fi
-  if xwininfo -root -tree | grep -q '"Kling Studio'; then break; fi
+  if xwininfo -root -tree | grep -qF "\$window"; then break; fi
   sleep 1
 done
-xwininfo -root -tree | grep -q '"Kling Studio' || { echo "no Kling Studio window after 60 s" >"$work/app.failed"; kill \$pid; exit 1; }
+xwininfo -root -tree | grep -F "\$window" >"$work/window.txt" || { echo "no Kling Studio window after 60 s" >"$work/app.failed"; kill \$pid; exit 1; }
 sleep 3  # let the first paint finish
-import -window root "$screenshot"
+geometry=\$(grep -oE '[0-9]+x[0-9]+\+-?[0-9]+\+-?[0-9]+' "$work/window.txt" | head -1)
+import -window root -crop "\$geometry" +repage "$screenshot"  # the main window and whatever it shows on top
 kill -0 \$pid 2>/dev/null || { echo "the app died while being photographed" >"$work/app.failed"; exit 1; }
 kill \$pid
 wait \$pid 2>/dev/null || true
@@ -106,6 +105,7 @@ env HOME="$work/home" XDG_DATA_HOME="$work/home/.local/share" XDG_CONFIG_HOME="$
   || { cat "$work/app.failed" 2>/dev/null >&2; tail -20 "$work/app.log" >&2; die "the installed app did not start from its .desktop Exec line"; }
 colours=$(identify -format '%k' "$screenshot")
 [ "$colours" -gt 16 ] || die "the screenshot $screenshot is blank ($colours colours)"
+echo "test-deb: window $(sed 's/^ *//' "$work/window.txt")"
 echo "test-deb: screenshot $screenshot ($colours colours)"
 
 step "size"

@@ -50,6 +50,7 @@ def test_a_working_install_passes_every_check_in_order(tmp_path: Path) -> None:
     results = parsed(run.stdout)
     assert list(results) == CHECKS
     assert results["qt"][0] == "ok" and "platform offscreen" in results["qt"][1]
+    assert results["main window"] == ("ok", "built (1280×800)")
     assert results["multimedia"][0] == "ok" and "FFmpeg" in results["multimedia"][1]
     assert results["render"][0] == "ok"
     status, detail = results["playback"]
