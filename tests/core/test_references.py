@@ -49,7 +49,7 @@ def test_an_element_takes_at_most_three_reference_images_and_a_refusal_changes_n
     refs = ProjectReferences()
     refs.add_element("Cat", ref("front"), (ref("a"), ref("b"), ref("c")))
     before = refs.state
-    with pytest.raises(ReferenceEditError, match="at most|the most fal takes"):
+    with pytest.raises(ReferenceEditError, match="the most fal takes"):
         refs.add_element_reference(0, ref("d"))
     with pytest.raises(ReferenceEditError):
         refs.add_element("Dog", ref("f"), (ref("1"), ref("2"), ref("3"), ref("4")))

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from image_helpers import bad_images_module, good_image, with_exif_orientation
 
 from kling_studio.core.references import MAX_IMAGE_ASPECT, MAX_IMAGE_BYTES, MIN_IMAGE_ASPECT
 from kling_studio.services import images
 from kling_studio.services.images import ImageFormat, ImageRejectedError, ProblemKind
-from image_helpers import bad_images_module, good_image, with_exif_orientation
 
 BAD = bad_images_module()
 
@@ -70,7 +70,14 @@ def test_jpeg_png_and_webp_within_the_limits_are_accepted(codec: str):
 
 @pytest.mark.parametrize(
     ("width", "height", "ok"),
-    [(300, 300, True), (298, 400, False), (750, 300, True), (760, 300, False), (300, 750, True), (300, 760, False)],
+    [
+        (300, 300, True),
+        (298, 400, False),
+        (750, 300, True),
+        (760, 300, False),
+        (300, 750, True),
+        (300, 760, False),
+    ],
 )
 def test_the_limits_are_inclusive(width: int, height: int, ok: bool):
     assert images.check_image(good_image(width, height, "png"), "edge").ok is ok
