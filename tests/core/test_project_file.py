@@ -375,3 +375,82 @@ def test_a_crash_before_the_rename_leaves_the_old_file_whole(tmp_path):
     [leftover] = [p for p in tmp_path.iterdir() if p.name != "p.kproj"]
     assert leftover.name.startswith(".p.kproj.") and leftover.name.endswith(".tmp")
     assert json.loads(leftover.read_bytes())["name"] == "new"  # fully written and synced before the rename
+
+
+# ---- nothing but ProjectFileError, whatever the bytes ---------------------------------------------------
+
+VALID_BYTES = (DATA / "projects" / "harbour-3-shots-4k.kproj").read_bytes()
+
+
+def _opens_or_says_why(raw: bytes) -> None:
+    try:
+        project_from_json_bytes(raw, origin="fuzz.kproj")
+    except ProjectFileError as exc:
+        assert str(exc).startswith("fuzz.kproj")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_open_or_raise_project_file_error(raw):
+    _opens_or_says_why(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, len(VALID_BYTES)), st.integers(0, len(VALID_BYTES) - 1), st.integers(0, 255))
+def test_truncated_or_corrupted_project_files_open_or_raise_project_file_error(cut, position, value):
+    _opens_or_says_why(VALID_BYTES[:cut])
+    corrupted = bytearray(VALID_BYTES)
+    corrupted[position] = value
+    _opens_or_says_why(bytes(corrupted))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["name", "brief", "storyboard", "settings", "prompt_follows_brief"]),
+    st.sampled_from([None, "", "five", 5, 5.5, -1, True, [], {}, [1], {"a": 1}, 10**30]),
+    st.sampled_from([None, "mode", "prompt", "duration", "shots", "tier", "cfg_scale", "scene"]),
+)
+def test_any_value_in_any_field_opens_or_names_the_field(section, value, key):
+    data = json.loads(VALID_BYTES)
+    if key is None or not isinstance(data[section], dict):
+        data[section] = value
+    else:
+        data[section][key] = value
+    try:
+        project_from_dict(data, origin="fuzz.kproj")
+    except ProjectFileError as exc:
+        assert exc.field_path and exc.field_path.split(".")[0] == section
+        assert exc.field_path in str(exc)
+
+
+# ---- fal inputs come back out unchanged ------------------------------------------------------------------
+
+fal_prompt = st.text(min_size=1, max_size=40).filter(str.strip).map(str.strip)
+
+
+@st.composite
+def fal_inputs(draw) -> dict:
+    data: dict = {}
+    if draw(st.booleans()):
+        shots = draw(st.lists(st.integers(1, 5), min_size=1, max_size=3).filter(lambda s: sum(s) >= 3))
+        data["multi_prompt"] = [{"prompt": draw(fal_prompt), "duration": str(d)} for d in shots]
+        data["duration"] = str(sum(shots))
+        data["shot_type"] = "customize"
+    else:
+        data["prompt"] = draw(fal_prompt)
+        data["duration"] = str(draw(st.integers(3, 15)))
+        data["shot_type"] = draw(st.sampled_from(["customize", "intelligent"]))
+    data["aspect_ratio"] = draw(st.sampled_from(["16:9", "9:16", "1:1"]))
+    data["generate_audio"] = draw(st.booleans())
+    data["negative_prompt"] = draw(st.text(max_size=20))
+    data["cfg_scale"] = draw(st.sampled_from([0.0, 0.25, 0.5, 1.0]))
+    return data
+
+
+@settings(max_examples=200, deadline=None)
+@given(fal_inputs(), st.sampled_from(["standard", "pro", "4k"]))
+def test_an_imported_fal_input_builds_back_into_the_same_input(arguments, tier):
+    wrapped = {"model_id": f"fal-ai/kling-video/v3/{tier}/text-to-video", "input": dict(arguments)}
+    request = build_request(project_from_dict(wrapped))
+    assert request.model_id == wrapped["model_id"]
+    assert request.arguments == arguments
