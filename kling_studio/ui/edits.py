@@ -247,7 +247,7 @@ class ProjectEditor:
 
         def change() -> None:
             if shot_type is ShotType.INTELLIGENT:
-                self._project.storyboard.set_mode(Mode.SINGLE, keep=keep)
+                self._switch_to_single(keep)
             self._project.settings.set("shot_type", shot_type)
 
         label = "Let Kling plan the cuts" if shot_type is ShotType.INTELLIGENT else "Plan the shots myself"
@@ -263,9 +263,11 @@ class ProjectEditor:
         mode = Mode(mode)
 
         def change() -> None:
-            self._project.storyboard.set_mode(mode, keep=keep)
             if mode is Mode.MULTI:
+                self._project.storyboard.set_mode(mode)
                 self._project.settings.set("shot_type", ShotType.CUSTOMIZE)
+            else:
+                self._switch_to_single(keep)
 
         self._edit("Switch to shots" if mode is Mode.MULTI else "Switch to a single prompt", change)
 
@@ -343,6 +345,13 @@ class ProjectEditor:
         self._edit(f"Apply preset {slug}", lambda: ProjectSnapshot.of(preset).restore_into(self._project))
 
     # ---- internals ------------------------------------------------------------------------------------
+    def _switch_to_single(self, keep: str) -> None:
+        board = self._project.storyboard
+        if keep == "shots" and board.mode is Mode.MULTI and board.shots:
+            # The shots' text is the user's own words now: a later brief edit must not replace it.
+            self._project.prompt_follows_brief = False
+        board.set_mode(Mode.SINGLE, keep=keep)
+
     def _edit(
         self,
         text: str,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PySide6.QtGui import QUndoStack
 
 from kling_studio.core.limits import Mode, ShotType, Tier
 from kling_studio.core.project import Project
-from kling_studio.core.storyboard import StoryboardError
+from kling_studio.core.storyboard import Shot, Storyboard, StoryboardError
 from kling_studio.ui.edits import ProjectEditor, ProjectSnapshot
 from kling_studio.ui.selection import ShotSelection
 
@@ -182,6 +185,17 @@ def test_adding_a_shot_to_a_single_prompt_switches_to_shots(undo_stack):
     assert project.storyboard.mode is Mode.SINGLE
 
 
+def test_a_prompt_made_from_the_shots_survives_brief_edits(project, editor, undo_stack):
+    editor.set_mode(Mode.SINGLE, keep="shots")
+    joined = project.storyboard.prompt
+    assert project.prompt_follows_brief is False
+    editor.set_brief_field("scene", "A harbour")
+    assert project.storyboard.prompt == joined
+    undo_stack.undo()
+    undo_stack.undo()
+    assert project.prompt_follows_brief is True and project.storyboard.mode is Mode.MULTI
+
+
 def test_mode_switch_keeps_text_and_undoes(project, editor, undo_stack):
     editor.set_mode(Mode.SINGLE, keep="shots")
     assert project.storyboard.prompt.splitlines()[0] == "A lighthouse at dawn, waves below"
@@ -206,3 +220,87 @@ def test_selection_follows_deleted_shots(project, editor, undo_stack, qtbot):
     assert selection.current_id == "shot-c"
     with pytest.raises(KeyError):
         selection.select("nope")
+
+
+# ---- any sequence of edits undoes exactly --------------------------------------------------------------
+
+_OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "resize_shot",
+                "move_shot",
+                "split_shot",
+                "merge_shots",
+                "duplicate_shot",
+                "remove_shot",
+                "insert_shot",
+                "set_shot_prompt",
+                "set_mode",
+                "set_brief_field",
+                "set_prompt",
+                "set_setting",
+                "set_shot_type",
+            ]
+        ),
+        st.integers(0, 20),
+        st.integers(0, 16),
+    ),
+    max_size=25,
+)
+
+
+def _run(editor: ProjectEditor, name: str, pick: int, number: int) -> None:
+    shots = editor.project.storyboard.shots
+    shot_id = shots[pick % len(shots)].id if shots else "missing"
+    match name:
+        case "resize_shot":
+            editor.resize_shot(shot_id, number)
+        case "move_shot":
+            editor.move_shot(shot_id, number % max(1, len(shots)))
+        case "split_shot" | "merge_shots" | "duplicate_shot" | "remove_shot":
+            getattr(editor, name)(shot_id)
+        case "insert_shot":
+            editor.insert_shot(number % (len(shots) + 1))
+        case "set_shot_prompt":
+            editor.set_shot_prompt(shot_id, f"prompt {number}")
+        case "set_mode":
+            editor.set_mode(
+                Mode.SINGLE if number % 2 else Mode.MULTI, keep="shots" if number % 3 else "existing"
+            )
+        case "set_brief_field":
+            editor.set_brief_field(("scene", "subject", "audio")[number % 3], f"text {pick}")
+        case "set_prompt":
+            editor.set_prompt(f"my prompt {number}")
+        case "set_setting":
+            editor.set_setting("cfg_scale", number / 16)
+        case "set_shot_type":
+            editor.set_shot_type(ShotType.INTELLIGENT if number % 2 else ShotType.CUSTOMIZE)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_OPERATIONS)
+def test_any_sequence_of_edits_undoes_and_redoes_exactly(operations):
+    shots = (Shot("Dawn", 4, id="a"), Shot("Keeper", 3, id="b"), Shot("Sea", 3, id="c"))
+    project = Project(storyboard=Storyboard(mode=Mode.MULTI, shots=shots))
+    stack = QUndoStack()
+    editor = ProjectEditor(project, stack)
+    history = [ProjectSnapshot.of(project)]
+    for name, pick, number in operations:
+        before = ProjectSnapshot.of(project)
+        try:
+            _run(editor, name, pick, number)
+        except (StoryboardError, KeyError):
+            assert ProjectSnapshot.of(project) == before, f"a refused {name} changed the project"
+            continue
+        # history[i] is the project after i commands: a new command appends, a merge replaces the last,
+        # an edit typed back to its start removes it.
+        history = [*history[: stack.index()], ProjectSnapshot.of(project)]
+    final = ProjectSnapshot.of(project)
+    assert stack.count() == len(history) - 1
+    for expected in reversed(history[:-1]):
+        stack.undo()
+        assert ProjectSnapshot.of(project) == expected
+    while stack.canRedo():
+        stack.redo()
+    assert ProjectSnapshot.of(project) == final
