@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -35,6 +36,8 @@ operations = st.one_of(
     st.tuples(st.just("merge_shots"), index),
     st.tuples(st.just("duplicate_shot"), index),
     st.tuples(st.just("set_shot_prompt"), index, prompt),
+    st.tuples(st.just("set_duration"), seconds),
+    st.tuples(st.just("set_mode"), st.sampled_from(Mode), st.sampled_from(["existing", "shots"])),
 )
 
 
@@ -52,14 +55,24 @@ def valid_storyboards(draw) -> Storyboard:
     return Storyboard(mode=Mode.MULTI, shots=shots)
 
 
+def perform(board: Storyboard, name: str, args: Sequence[object]) -> None:
+    """Call the operation as the editor would (``set_mode`` takes ``keep`` by keyword)."""
+    if name == "set_mode":
+        board.set_mode(args[0], keep=args[1])
+    else:
+        getattr(board, name)(*args)
+
+
 def assert_within_bounds(board: Storyboard) -> None:
     shots = board.shots
     assert MIN_SHOTS <= len(shots) <= MAX_SHOTS
     assert all(MIN_SHOT_SECONDS <= s.duration <= MAX_SHOT_SECONDS for s in shots)
     assert all(isinstance(s.duration, int) for s in shots)
-    assert MIN_TOTAL_SECONDS <= board.total_seconds <= MAX_TOTAL_SECONDS
-    assert board.total_seconds == sum(s.duration for s in shots)
+    total = sum(s.duration for s in shots)
+    assert MIN_TOTAL_SECONDS <= total <= MAX_TOTAL_SECONDS
+    assert board.total_seconds == (total if board.mode is Mode.MULTI else board.duration)
     assert len({s.id for s in shots}) == len(shots), "shot ids must stay unique"
+    assert MIN_TOTAL_SECONDS <= board.duration <= MAX_TOTAL_SECONDS, "the single prompt's length too"
 
 
 @settings(max_examples=300, deadline=None)
@@ -73,7 +86,7 @@ def test_bounds_hold_and_refusals_change_nothing(board, ops):
         assert board.state == before, "asking why must not change anything"
         emitted = len(events)
         try:
-            getattr(board, name)(*args)
+            perform(board, name, args)
         except StoryboardError as exc:
             assert str(exc), "a refusal says why"
             assert predicted == str(exc)
@@ -90,7 +103,7 @@ def test_undo_by_restoring_earlier_states_walks_back_exactly(board, ops):
     history = [board.state]
     for name, *args in ops:
         try:
-            getattr(board, name)(*args)
+            perform(board, name, args)
         except StoryboardError:
             continue
         if board.state != history[-1]:
@@ -108,7 +121,7 @@ def test_split_merge_and_move_keep_the_total(board, data):
     i = data.draw(st.integers(0, len(board.shots) - 1))
     for name, args in (("split_shot", (i,)), ("merge_shots", (i,)), ("move_shot", (i, len(board.shots) - 1))):
         with contextlib.suppress(StoryboardError):
-            getattr(board, name)(*args)
+            perform(board, name, args)
         assert board.total_seconds == total
 
 
@@ -117,6 +130,6 @@ def test_split_merge_and_move_keep_the_total(board, data):
 def test_validation_agrees_that_edited_storyboards_keep_fals_bounds(board, ops):
     for name, *args in ops:
         with contextlib.suppress(StoryboardError):
-            getattr(board, name)(*args)
+            perform(board, name, args)
     project = multi_project(*[(s.prompt.strip() or "A shot.", s.duration) for s in board.shots])
     assert [p.field_path for p in validate(project) if p.is_error] == []
