@@ -204,3 +204,11 @@ def test_switching_mode_rebuilds_the_blocks(qtbot, timeline, project, editor):
     assert timeline.length_label.text() == "Intelligent · 10 of 15 s"
     editor.undo_stack.undo()
     assert [b.shot_id for b in timeline.scene.blocks()] == ["shot-a", "shot-b", "shot-c"]
+
+
+def test_screen_readers_hear_the_timeline_and_the_current_shot(qtbot, timeline, selection, cost_for):
+    description = timeline.view.accessibleDescription()
+    assert description.startswith("3 shots, 10 of 15 s used. Current: Shot 1 · 4 s, ")
+    selection.select("shot-c")
+    expected = f"Current: Shot 3 · 3 s, {cost_for('shot-c')}, Wide aerial pull-back over the sea"
+    assert timeline.view.accessibleDescription() == f"3 shots, 10 of 15 s used. {expected}"

@@ -171,6 +171,7 @@ def test_ctrl_wheel_zooms_and_blocks_keep_one_second_per_grid_step(qtbot, timeli
     block = timeline.scene.block("shot-a")
     assert block.boundingRect().width() - 4 == 4 * after
     assert timeline.scene.block("shot-b").x() == timeline.scene.scale.x_for(4)
+    assert abs(seconds_to_viewport_x(timeline, 2.0) - pos.x()) <= 1, "the moment under the pointer stays put"
 
 
 def test_the_single_prompt_block_resizes_within_three_to_fifteen_seconds(

@@ -152,10 +152,19 @@ class TimelineView(QGraphicsView):
         """The open inline prompt editor, if any."""
         return self._inline
 
-    def zoom_by(self, factor: float) -> None:
-        """Zoom in (factor > 1) or out; the zoom then stops following the view's width."""
+    def zoom_by(self, factor: float, anchor: QPoint | None = None) -> None:
+        """Zoom in (factor > 1) or out, keeping the moment under ``anchor`` (viewport x) in place.
+
+        The zoom then stops following the view's width.
+        """
         self._fit = False
+        anchor_x = anchor.x() if anchor is not None else self.viewport().width() // 2
+        seconds = self._scene.scale.seconds_at(self.mapToScene(QPoint(anchor_x, 0)).x())
         self._scene.set_pixels_per_second(self._scene.scale.pixels_per_second * factor)
+        bar = self.horizontalScrollBar()
+        bar.setValue(
+            bar.value() + round(self._scene.scale.x_for(seconds) - self.mapToScene(QPoint(anchor_x, 0)).x())
+        )
         self.zoom_changed.emit(self._scene.scale.pixels_per_second)
 
     def zoom_to_fit(self) -> None:
@@ -175,7 +184,7 @@ class TimelineView(QGraphicsView):
         delta = event.angleDelta().y()
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             if delta:
-                self.zoom_by(ZOOM_STEP if delta > 0 else 1 / ZOOM_STEP)
+                self.zoom_by(ZOOM_STEP if delta > 0 else 1 / ZOOM_STEP, event.position().toPoint())
             event.accept()
             return
         if delta and not event.angleDelta().x():
@@ -391,12 +400,17 @@ class TimelineView(QGraphicsView):
         if shot_id:
             with contextlib.suppress(KeyError):  # a new block appears with the next refresh
                 self.ensureVisible(self._scene.block(shot_id), 24, 0)
+        self._on_scene_layout_changed()
 
     def _on_scene_layout_changed(self) -> None:
         board = self._scene.project.storyboard
         count = len(board.shots) if board.mode is Mode.MULTI else 1
         shots = f"{count} {'shot' if count == 1 else 'shots'}"
-        self.setAccessibleDescription(f"{shots}, {board.total_seconds} of {MAX_TOTAL_SECONDS} s used")
+        description = f"{shots}, {board.total_seconds} of {MAX_TOTAL_SECONDS} s used"
+        current = self._scene.selection.current_id if board.mode is Mode.MULTI else SINGLE_BLOCK
+        with contextlib.suppress(KeyError):
+            description += f". Current: {self._scene.block(current).accessible_text()}"
+        self.setAccessibleDescription(description)
 
     def _on_inline_finished(self) -> None:
         self._inline = None
