@@ -46,6 +46,31 @@ def excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
     return cut.rstrip(",.;:") + "…"
 
 
+def row_change(old: list[str], new: list[str]) -> tuple[str, int, int] | None:
+    """How the rows ``old`` became ``new``, when it took one step.
+
+    Returns:
+        ("insert", row, row), ("remove", row, row), ("move", from_row, to_row), or None for anything else.
+    """
+    if len(new) == len(old) + 1:
+        for row in range(len(new)):
+            if new[:row] + new[row + 1 :] == old:
+                return ("insert", row, row)
+    elif len(new) == len(old) - 1:
+        for row in range(len(old)):
+            if old[:row] + old[row + 1 :] == new:
+                return ("remove", row, row)
+    elif len(new) == len(old) and sorted(new) == sorted(old):
+        for source, key in enumerate(old):
+            destination = new.index(key)
+            if (
+                source != destination
+                and old[:source] + old[source + 1 :] == new[:destination] + new[destination + 1 :]
+            ):
+                return ("move", source, destination)
+    return None
+
+
 class ShotListModel(QAbstractListModel):
     """One row per shot: ``1. 4 s — A lighthouse at dawn…``; the single prompt is one row.
 
@@ -178,11 +203,30 @@ class ShotListModel(QAbstractListModel):
         board = self._project.storyboard
         new_keys = [s.id for s in board.shots] if board.mode is Mode.MULTI else [""]
         if new_keys != old_keys:
-            self.beginResetModel()
+            # One inserted, removed or moved row is announced as such, so views keep their place and
+            # screen readers hear a small change; anything bigger (a mode switch, undo of a preset) resets.
+            change = row_change(old_keys, new_keys)
+            root = QModelIndex()
+            if change is None:
+                self.beginResetModel()
+                self._read()
+                self.endResetModel()
+                return
+            kind, first, second = change
+            if kind == "insert":
+                self.beginInsertRows(root, first, first)
+                self._read()
+                self.endInsertRows()
+            elif kind == "remove":
+                self.beginRemoveRows(root, first, first)
+                self._read()
+                self.endRemoveRows()
+            else:
+                self.beginMoveRows(root, first, first, root, second + 1 if second > first else second)
+                self._read()
+                self.endMoveRows()
+        else:
             self._read()
-            self.endResetModel()
-            return
-        self._read()
         if self._keys:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._keys) - 1, 0))
 

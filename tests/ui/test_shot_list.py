@@ -5,7 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt
 
 from kling_studio.core.limits import Mode
-from kling_studio.ui.shot_list import ProblemRole, ShotIdRole, ShotListModel, ShotListView, excerpt
+from kling_studio.ui.shot_list import (
+    ProblemRole,
+    ShotIdRole,
+    ShotListModel,
+    ShotListView,
+    excerpt,
+    row_change,
+)
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -21,6 +28,7 @@ def test_model_passes_qtmodeltester_through_edits(qtmodeltester, project, editor
     editor.move_shot("shot-c", 0)
     editor.set_shot_prompt("shot-a", "")
     editor.duplicate_shot("shot-b")
+    editor.remove_shot("shot-a")
     editor.set_mode(Mode.SINGLE)
     editor.undo_stack.undo()
     qtmodeltester.check(model, force_py=True)
@@ -89,3 +97,29 @@ def test_list_and_timeline_share_one_selection(qtbot, timeline, project, selecti
     assert view.currentIndex().row() == 2
     view.setCurrentIndex(model.index(1, 0))
     assert timeline.scene.block("shot-b").current
+
+
+def test_one_step_changes_are_told_as_such():
+    assert row_change(["a", "b", "c"], ["a", "x", "b", "c"]) == ("insert", 1, 1)
+    assert row_change(["a", "b", "c"], ["a", "c"]) == ("remove", 1, 1)
+    assert row_change(["a", "b", "c"], ["c", "a", "b"]) == ("move", 2, 0)
+    assert row_change(["a", "b", "c"], ["b", "c", "a"]) == ("move", 0, 2)
+    assert row_change(["a", "b", "c"], ["b", "a", "c"]) in {("move", 0, 1), ("move", 1, 0)}
+    assert row_change(["a", "b", "c"], ["c", "b", "a"]) is None
+    assert row_change(["a", "b"], [""]) is None
+
+
+def test_a_move_keeps_the_view_in_place_instead_of_resetting(qtbot, project, editor, selection):
+    model = ShotListModel(project)
+    view = ShotListView(model, selection, editor)
+    qtbot.addWidget(view)
+    resets, moves = [], []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.rowsMoved.connect(lambda *args: moves.append(args[1:2] + args[4:5]))
+    selection.select("shot-c")
+    editor.move_shot("shot-c", 0)
+    assert moves == [(2, 0)] and not resets
+    assert rows(model)[0].startswith("1. 3 s — Wide aerial")
+    assert view.currentIndex().row() == 0, "the current shot stays current at its new row"
+    editor.set_mode(Mode.SINGLE)
+    assert resets == [1]
