@@ -203,28 +203,22 @@ class ShotListModel(QAbstractListModel):
         board = self._project.storyboard
         new_keys = [s.id for s in board.shots] if board.mode is Mode.MULTI else [""]
         if new_keys != old_keys:
-            # One inserted, removed or moved row is announced as such, so views keep their place and
-            # screen readers hear a small change; anything bigger (a mode switch, undo of a preset) resets.
+            # A moved shot is announced as a row move, so views keep their place and screen readers hear
+            # a small change. Inserts and removals reset: every later row's number changes with them, which
+            # row-insert semantics (and qtmodeltester) do not allow.
             change = row_change(old_keys, new_keys)
-            root = QModelIndex()
-            if change is None:
+            if change is None or change[0] != "move":
                 self.beginResetModel()
                 self._read()
                 self.endResetModel()
                 return
-            kind, first, second = change
-            if kind == "insert":
-                self.beginInsertRows(root, first, first)
-                self._read()
-                self.endInsertRows()
-            elif kind == "remove":
-                self.beginRemoveRows(root, first, first)
-                self._read()
-                self.endRemoveRows()
-            else:
-                self.beginMoveRows(root, first, first, root, second + 1 if second > first else second)
-                self._read()
-                self.endMoveRows()
+            _kind, source, destination = change
+            root = QModelIndex()
+            self.beginMoveRows(
+                root, source, source, root, destination + 1 if destination > source else destination
+            )
+            self._read()
+            self.endMoveRows()
         else:
             self._read()
         if self._keys:
