@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,7 +30,8 @@ from kling_studio.services.fal_errors import (
     error_for_status,
 )
 from kling_studio.services.fal_queue import FalQueueClient, SubmitReceipt
-from kling_studio.services.retry import RetryPolicy
+from kling_studio.services.retry import RetryPolicy, retry_after_seconds
+from kling_studio.services.sse import ServerSentEvent, SSEError, aiter_events
 
 MODEL = "fal-ai/kling-video/v3/4k/text-to-video"
 KEY = "fuzz-id:FUZZ-SECRET-93a7e1"
@@ -278,3 +281,44 @@ def test_any_answer_ends_as_a_value_or_a_fal_error(server, what, status, body):
     server.raw(status, data)
     with contextlib.suppress(FalError):
         call(server, what)
+
+
+def events_from(chunks: list[bytes], **kw: Any) -> list[ServerSentEvent]:
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    async def main() -> list[ServerSentEvent]:
+        return [event async for event in aiter_events(source(), **kw)]
+
+    return asyncio.run(main())
+
+
+def test_sse_lines_split_anywhere_even_inside_a_crlf_or_a_utf8_character():
+    stream = 'data: {"a": "é"}\r\n\r\n: ping\n\nevent: status\ndata:x\ndata: y\n\n'.encode()
+    for cut in range(1, len(stream)):
+        events = events_from([stream[:cut], stream[cut:]])
+        assert events == [ServerSentEvent(data='{"a": "é"}'), ServerSentEvent(event="status", data="x\ny")], (
+            cut
+        )
+
+
+def test_sse_refuses_an_endless_line():
+    with pytest.raises(SSEError, match="longer than"):
+        events_from([b"data: " + b"x" * 5000], max_event_bytes=1000)
+
+
+def test_retry_after_in_seconds_or_as_an_http_date():
+    later = formatdate(time.time() + 30, usegmt=True)
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "2"})) == 2
+    assert 25 < (retry_after_seconds(httpx.Response(429, headers={"Retry-After": later})) or 0) <= 30
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+    assert retry_after_seconds(httpx.Response(429)) is None
+
+
+def test_a_retry_policy_gives_up_after_its_attempts_or_a_too_long_retry_after():
+    budget = RetryPolicy(attempts=3, base_delay=0.1, max_delay=0.2).start()
+    delays = [budget.next_delay(), budget.next_delay(), budget.next_delay()]
+    assert all(d is not None and 0 <= d <= 0.2 for d in delays[:2]) and delays[2] is None
+    assert RetryPolicy(max_retry_after=5).start().next_delay(retry_after=3600) is None
+    assert RetryPolicy().start().next_delay(retry_after=1.5) == 1.5
