@@ -10,13 +10,15 @@
 # 4. `desktop-file-validate` on the installed .desktop file
 # 5. starts the .desktop file's Exec line under Xvfb, waits for the window, takes a screenshot
 #    (SCREENSHOT, default build/deb/installed-app.png) and checks it is not blank
-# 6. prints the unpacked bundle size, then `apt-get remove`s the package and checks nothing is left
+# 6. prints the unpacked bundle size (fails above MAX_BUNDLE_MB, default 400), then `apt-get remove`s the
+#    package and checks nothing is left
 # Fails loudly (non-zero, with the step's name) at the first thing that is wrong.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 started=$(date +%s)
 screenshot=$(realpath -m "${SCREENSHOT:-build/deb/installed-app.png}")
 desktop_file=/usr/share/applications/kling-studio.desktop
+max_bundle_mb=${MAX_BUNDLE_MB:-400}
 
 step() { echo "test-deb: --- $*"; }
 die() { echo "test-deb: FAILED: $*" >&2; exit 1; }
@@ -112,6 +114,9 @@ step "size"
 bundle_mb=$(( $(du -sk --apparent-size /opt/kling-studio | cut -f1) / 1024 ))
 deb_mb=$(( $(stat -c %s "$deb") / 1024 / 1024 ))
 echo "test-deb: installed bundle /opt/kling-studio is $bundle_mb MB unpacked; the .deb is $deb_mb MB"
+# A guard against a dependency that drags in a big Qt module (QtWebEngine alone is ~200 MB). Today:
+# Qt ~130 MB, PyAV with its own FFmpeg ~100 MB, numpy ~40 MB (the simulator's renderer), the rest ~70 MB.
+[ "$bundle_mb" -le "$max_bundle_mb" ] || die "the bundle grew to $bundle_mb MB (limit $max_bundle_mb MB): see what was added"
 
 step "apt-get remove kling-studio"
 DEBIAN_FRONTEND=noninteractive $sudo apt-get remove -y -qq kling-studio >/dev/null || die "apt-get remove failed"
