@@ -19,6 +19,7 @@ import errno
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int | None], None]
 
 BATCH_BYTES = 1 << 20
+#: On a slow link, bytes held in memory longer than this are written anyway, so a crash loses little.
+FLUSH_SECONDS = 0.5
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -321,6 +324,7 @@ class _Download:
         """Stream the body into the ``.part`` file from ``offset``."""
         sink = await _PartFile.open(self.part, append=append, start=offset)
         received = offset
+        last_write = time.monotonic()
         limit = self.total
         batch: list[bytes] = []
         batched = 0
@@ -332,10 +336,11 @@ class _Download:
                     raise self._too_long(limit)
                 batch.append(piece)
                 batched += len(piece)
-                if batched >= self.batch_bytes:
+                if batched >= self.batch_bytes or time.monotonic() - last_write > FLUSH_SECONDS:
                     await sink.write(batch)
                     received += batched
                     batch, batched = [], 0
+                    last_write = time.monotonic()
                     self._report(received)
         except httpx.TransportError:
             if batch:  # keep what arrived before the drop: the resume starts after it
