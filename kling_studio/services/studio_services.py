@@ -89,6 +89,8 @@ class StudioServices:
             key_info=key_info,
             _simulator=simulator,
         )
+        if simulator is not None:
+            await asyncio.to_thread(_expire_orphaned_simulations, store, queue_url)
         if start_runner:
             await runner.start()
         return services
@@ -108,6 +110,17 @@ def load_price_catalog() -> PriceCatalog:
     if user_file.is_file():
         return PriceCatalog.from_file(user_file)
     return PriceCatalog.bundled()
+
+
+def _expire_orphaned_simulations(store: JobStore, simulator_url: str) -> None:
+    """Simulated jobs left unfinished by an earlier run pointed at a simulator that is gone: say so."""
+    for job in store.unfinished():
+        if job.simulated and job.status_url and not job.status_url.startswith(simulator_url):
+            store.mark_expired(
+                job.id,
+                "The built-in simulator was restarted before this simulated clip was downloaded. "
+                "Nothing was charged; generate it again to see it.",
+            )
 
 
 def _start_builtin_simulator() -> object:
