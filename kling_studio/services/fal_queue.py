@@ -447,9 +447,7 @@ class FalQueueClient:
                 if not content_type.startswith("text/event-stream"):
                     raise _StreamFailed(f"content type {content_type!r}")
                 async for event in aiter_events(response.aiter_raw()):
-                    if event.event not in ("message", "status"):
-                        continue
-                    try:
+                    try:  # like fal's own client, every event's data is a status, whatever its type
                         body = json.loads(event.data)
                     except (ValueError, RecursionError) as exc:
                         raise _StreamFailed("an event that is not JSON") from exc
