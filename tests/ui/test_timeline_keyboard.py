@@ -212,3 +212,28 @@ def test_screen_readers_hear_the_timeline_and_the_current_shot(qtbot, timeline, 
     selection.select("shot-c")
     expected = f"Current: Shot 3 · 3 s, {cost_for('shot-c')}, Wide aerial pull-back over the sea"
     assert timeline.view.accessibleDescription() == f"3 shots, 10 of 15 s used. {expected}"
+
+
+def test_the_timeline_keeps_its_keys_when_the_window_has_shortcuts_on_them(qtbot, project, editor, selection):
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    timeline = TimelineWidget(project, editor, selection, lambda shot_id: "")
+    QVBoxLayout(window).addWidget(timeline)
+    fired = []
+    for keys in ("Delete", "Ctrl+D", "Return"):
+        action = QAction(keys, window)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(lambda _=False, k=keys: fired.append(k))
+        window.addAction(action)
+    window.show()
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)  # shortcuts need an active window
+    timeline.view.setFocus()
+    qtbot.keyClick(timeline.view, Qt.Key.Key_D, CTRL)
+    qtbot.keyClick(timeline.view, Qt.Key.Key_Delete)
+    assert len(project.storyboard.shots) == 3  # one duplicated, then deleted by the timeline
+    assert fired == []
+    timeline.detach()
