@@ -39,7 +39,7 @@ def main() -> int:
 
     from kling_studio.core.presets import new_project_from_preset
     from kling_studio.core.pricing import PriceCatalog
-    from kling_studio.ui.app import paths_icon
+    from kling_studio.ui.app import app_icon_path
     from kling_studio.ui.cost_meter import Spend
     from kling_studio.ui.document import ProjectDocument, RecentFiles
     from kling_studio.ui.main_window import MainWindow
@@ -47,7 +47,7 @@ def main() -> int:
 
     app = QApplication(sys.argv)
     app.setApplicationName("Kling Studio")
-    app.setWindowIcon(QIcon(paths_icon() or ""))
+    app.setWindowIcon(QIcon(app_icon_path() or ""))
     theme = Theme(app, Scheme.DARK)
     args.out.mkdir(parents=True, exist_ok=True)
     for scheme in SCHEMES:

@@ -7,10 +7,10 @@ nested event loop inside a coroutine.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -22,6 +22,9 @@ from kling_studio.core.request import build_request
 from kling_studio.services.jobs import Job, NewJob
 from kling_studio.ui.dialogs.confirm_price_dialog import ConfirmPriceDialog
 from kling_studio.ui.live_report import ProjectReport
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,8 @@ class GenerateAction(QObject):
         )
 
     def _start(self, spec: NewJob) -> None:
+        import asyncio  # runs on qasync's loop, which exists only after the window's first paint
+
         task = asyncio.ensure_future(self._submit(spec))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -10,7 +10,6 @@ from importlib import resources
 
 from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 
 _PACKAGE = "kling_studio"
 
@@ -37,6 +36,8 @@ class SvgIconEngine(QIconEngine):
     """Renders one SVG at the exact size asked for; disabled icons are drawn at reduced opacity."""
 
     def __init__(self, svg: bytes) -> None:
+        from PySide6.QtSvg import QSvgRenderer  # loaded with the first icon, not before the first paint
+
         super().__init__()
         self._svg = svg
         self._renderer = QSvgRenderer(QByteArray(svg))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
@@ -35,27 +36,30 @@ from PySide6.QtWidgets import (
 
 from kling_studio.core.errors import UserError
 from kling_studio.core.money import format_usd
-from kling_studio.core.pricing import PriceCatalog
 from kling_studio.core.project import Project
 from kling_studio.core.project_file import PROJECT_SUFFIX
-from kling_studio.core.validation import Problem
-from kling_studio.services.secrets import KeySource, KeyStore
-from kling_studio.ui.brief_editor import BriefEditor
-from kling_studio.ui.cost_meter import SIMULATOR_NOTE, CostMeter, Spend
-from kling_studio.ui.dialogs.key_dialog import KeyDialog
-from kling_studio.ui.dialogs.recovery_dialog import RecoveryDialog
 from kling_studio.ui.document import ProjectDocument, Recovery
-from kling_studio.ui.edits import ProjectEditor
-from kling_studio.ui.generate import GenerateAction
 from kling_studio.ui.icons import icon
-from kling_studio.ui.inspector import Inspector
-from kling_studio.ui.live_report import LiveReport
-from kling_studio.ui.problems_panel import ProblemsPanel
-from kling_studio.ui.queue_dock import JobListModel, QueueDock
-from kling_studio.ui.selection import ShotSelection
-from kling_studio.ui.shot_list import ShotListModel, ShotListView
 from kling_studio.ui.theme import Theme
-from kling_studio.ui.timeline import TimelineWidget
+
+if TYPE_CHECKING:
+    # The window's frame paints without these; _bind imports them right after (see run_app).
+    from kling_studio.core.pricing import PriceCatalog
+    from kling_studio.core.validation import Problem
+    from kling_studio.services.secrets import KeyStore
+    from kling_studio.ui.brief_editor import BriefEditor
+    from kling_studio.ui.cost_meter import CostMeter, Spend
+    from kling_studio.ui.dialogs.key_dialog import KeyDialog
+    from kling_studio.ui.dialogs.recovery_dialog import RecoveryDialog
+    from kling_studio.ui.edits import ProjectEditor
+    from kling_studio.ui.generate import GenerateAction
+    from kling_studio.ui.inspector import Inspector
+    from kling_studio.ui.live_report import LiveReport
+    from kling_studio.ui.problems_panel import ProblemsPanel
+    from kling_studio.ui.queue_dock import JobListModel
+    from kling_studio.ui.selection import ShotSelection
+    from kling_studio.ui.shot_list import ShotListModel, ShotListView
+    from kling_studio.ui.timeline import TimelineWidget
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,8 @@ class SimulatorBanner(QFrame):
         super().__init__(parent)
         self.setObjectName("simulatorBanner")
         self.label = QLabel(
-            f"{SIMULATOR_NOTE}. Generate runs on the built-in simulator until you add a fal key.", self
+            "Simulator — nothing is charged. Generate runs on the built-in simulator until you add a key.",
+            self,
         )
         self.label.setWordWrap(True)
         self.add_key_button = QPushButton("Add fal key…", self)
@@ -90,10 +95,12 @@ class MainWindow(QMainWindow):
     Args:
         document: the open project and its file.
         theme: the app's theme (icon colours, light/dark).
-        catalog: prices to show until the services bring the user's price file.
+        catalog: prices to show until the services bring the user's price file (None: the bundled list).
         settings: the window's own preferences (geometry, confirmation threshold, first run).
         parent: Qt parent (normally None).
         keys: where the fal key is kept (default: the system keyring; the services bring theirs).
+        build: build the editors now; False leaves an empty frame that can paint at once, and
+            :meth:`build_content` fills it (the app does that right after the first paint).
 
     Signals:
         closed(): the window closed for good (after any unsaved-changes question).
@@ -105,11 +112,12 @@ class MainWindow(QMainWindow):
         self,
         document: ProjectDocument,
         theme: Theme,
-        catalog: PriceCatalog,
+        catalog: PriceCatalog | None,
         settings: QSettings,
         parent: QWidget | None = None,
         *,
         keys: KeyStore | None = None,
+        build: bool = True,
     ) -> None:
         super().__init__(parent)
         self.document = document
@@ -133,12 +141,6 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
-        self.generate_action = GenerateAction(self, self)
-        self.generate_action.set_threshold(self._stored_threshold())
-        self.generate_action.failed.connect(self._on_generate_action_failed)
-        self.generate_action.submitted.connect(self._on_generate_action_submitted)
-        self.jobs = JobListModel(self)
-
         self.banner = SimulatorBanner()
         self.banner.add_key_requested.connect(self.show_key_dialog)
         banner_bar = QToolBar("Simulator", self)
@@ -153,9 +155,7 @@ class MainWindow(QMainWindow):
         self.brief_dock = self._dock("Brief", "briefDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", "problemsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.queue_dock = QueueDock(self.jobs, self)
-        self.queue_dock.setFeatures(self.problems_dock.features())
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.queue_dock)
+        self.queue_dock = self._dock("Queue", "queueDock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.queue_dock)
         self.problems_dock.raise_()
 
@@ -176,9 +176,10 @@ class MainWindow(QMainWindow):
         self.timeline: TimelineWidget | None = None
         self.shot_list: ShotListView | None = None
         self.shot_model: ShotListModel | None = None
+        self.generate_action: GenerateAction | None = None
+        self.jobs: JobListModel | None = None
 
         self._build_menus()
-        self._bind(document.project)
         self._docks_sized = False
         self.set_simulated(True)
         document.project_replaced.connect(self._on_document_project_replaced)
@@ -186,7 +187,34 @@ class MainWindow(QMainWindow):
         document.path_changed.connect(lambda _path: self._update_title())
         theme.scheme_changed.connect(self._on_theme_scheme_changed)
         self._update_title()
+        if build:
+            self.build_content()
+
+    def build_content(self) -> None:
+        """Build the editors, the queue and the cost strip for the document's project (once)."""
+        if self.generate_action is not None:
+            return
+        from kling_studio.core.pricing import PriceCatalog
+        from kling_studio.ui.generate import GenerateAction
+        from kling_studio.ui.queue_dock import JobListModel, QueuePanel
+
+        if self._catalog is None:
+            self._catalog = PriceCatalog.bundled()
+        self.generate_action = GenerateAction(self, self)
+        self.generate_action.set_threshold(self._stored_threshold())
+        self.generate_action.failed.connect(self._on_generate_action_failed)
+        self.generate_action.submitted.connect(self._on_generate_action_submitted)
+        self.jobs = JobListModel(self)
+        self.queue_panel = QueuePanel(self.jobs)
+        self._replace_dock_widget(self.queue_dock, self.queue_panel)
+        self._bind(self.document.project)
+        self._color_menu_icons()
         self.statusBar().showMessage("Ready", 3000)
+
+    def _color_menu_icons(self) -> None:
+        color = self.theme.colors.text
+        for action, name in self._menu_icons.items():
+            action.setIcon(icon(name, color))
 
     # ---- composition ---------------------------------------------------------------------------------
     def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -207,6 +235,16 @@ class MainWindow(QMainWindow):
 
     def _bind(self, project: Project) -> None:
         """Build the project-bound widgets for ``project`` (dropping the previous ones)."""
+        from kling_studio.ui.brief_editor import BriefEditor
+        from kling_studio.ui.cost_meter import CostMeter
+        from kling_studio.ui.edits import ProjectEditor
+        from kling_studio.ui.inspector import Inspector
+        from kling_studio.ui.live_report import LiveReport
+        from kling_studio.ui.problems_panel import ProblemsPanel
+        from kling_studio.ui.selection import ShotSelection
+        from kling_studio.ui.shot_list import ShotListModel, ShotListView
+        from kling_studio.ui.timeline import TimelineWidget
+
         self._unbind()
         icons = self._icons()
         self.editor = ProjectEditor(project, self.document.undo_stack)
@@ -269,15 +307,14 @@ class MainWindow(QMainWindow):
             old.deleteLater()
 
     def _build_menus(self) -> None:
-        colors = self.theme.colors
         menu_file = self.menuBar().addMenu("&File")
         keys = QKeySequence.StandardKey
-        self.action_new = self._action(menu_file, "&New", keys.New, self.new_project, "new")
-        self.action_open = self._action(menu_file, "&Open…", keys.Open, self.open_dialog, "open")
+        self.action_new = self._action(menu_file, "&New", keys.New, self.new_project)
+        self.action_open = self._action(menu_file, "&Open…", keys.Open, self.open_dialog)
         self.recent_menu = menu_file.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         menu_file.addSeparator()
-        self.action_save = self._action(menu_file, "&Save", QKeySequence.StandardKey.Save, self.save, "save")
+        self.action_save = self._action(menu_file, "&Save", QKeySequence.StandardKey.Save, self.save)
         self.action_save_as = self._action(menu_file, "Save &As…", keys.SaveAs, self.save_as)
         menu_file.addSeparator()
         self._action(menu_file, "&Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -301,17 +338,20 @@ class MainWindow(QMainWindow):
         )
         self._action(menu_generate, "Confirm above…", None, self.ask_threshold)
         menu_generate.addSeparator()
-        self.action_key = self._action(menu_generate, "fal &key…", None, self.show_key_dialog, "key")
-        self._menu_icons = {self.action_undo: "undo", self.action_redo: "redo"}
-        for action, name in self._menu_icons.items():
-            action.setIcon(icon(name, colors.text))
+        self.action_key = self._action(menu_generate, "fal &key…", None, self.show_key_dialog)
+        self._menu_icons = {
+            self.action_new: "new",
+            self.action_open: "open",
+            self.action_save: "save",
+            self.action_undo: "undo",
+            self.action_redo: "redo",
+            self.action_key: "key",
+        }
 
-    def _action(self, menu, text: str, shortcut, slot, icon_name: str | None = None) -> QAction:
+    def _action(self, menu, text: str, shortcut, slot) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(shortcut)
-        if icon_name:
-            action.setIcon(icon(icon_name, self.theme.colors.text))
         action.triggered.connect(lambda _checked=False: slot())
         menu.addAction(action)
         return action
@@ -331,6 +371,7 @@ class MainWindow(QMainWindow):
 
     def set_services(self, services) -> None:
         """The services are open: use their prices, key state, runner and ledger."""
+        self.build_content()
         self._services = services
         self.generate_action.set_services(services)
         self._catalog = services.catalog
@@ -345,7 +386,8 @@ class MainWindow(QMainWindow):
         if self._unsubscribe_runner is not None:
             self._unsubscribe_runner()
             self._unsubscribe_runner = None
-        self.generate_action.set_services(None)
+        if self.generate_action is not None:
+            self.generate_action.set_services(None)
         self._services = None
 
     def set_spend(self, spend: Spend | None) -> None:
@@ -425,6 +467,8 @@ class MainWindow(QMainWindow):
     # ---- recovery ------------------------------------------------------------------------------------
     def offer_recovery(self, recovery: Recovery) -> None:
         """Ask (non-blocking) whether to restore what a crashed session left unsaved."""
+        from kling_studio.ui.dialogs.recovery_dialog import RecoveryDialog
+
         dialog = RecoveryDialog(recovery, self)
         dialog.restore_chosen.connect(self._on_recovery_restore_chosen)
         dialog.discard_chosen.connect(lambda r: r.discard())
@@ -459,6 +503,8 @@ class MainWindow(QMainWindow):
 
     def show_key_dialog(self) -> None:
         """Open the fal key dialog (non-blocking); it shows only the last 4 characters of a stored key."""
+        from kling_studio.ui.dialogs.key_dialog import KeyDialog
+
         try:
             info = self._key_store().get()
         except UserError:
@@ -477,6 +523,8 @@ class MainWindow(QMainWindow):
 
     def _key_store(self) -> KeyStore:
         if self._keys is None:
+            from kling_studio.services.secrets import KeyStore  # the keyring loads only when needed
+
             self._keys = KeyStore()
         return self._keys
 
@@ -486,7 +534,7 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_message("The key was not saved", str(exc), QMessageBox.Icon.Warning)
             return
-        where = "in your system keyring" if info.source is KeySource.KEYRING else "for this session only"
+        where = "in your system keyring" if info.source.value == "keyring" else "for this session only"
         restart = " Restart Kling Studio to generate on fal." if self._simulated else ""
         self.show_message("fal key saved", f"Key {info.masked} is kept {where}.{restart}")
 
@@ -534,9 +582,9 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.document.is_dirty)
 
     def _on_theme_scheme_changed(self, _scheme: str) -> None:
-        colors = self.theme.colors
-        for action, name in self._menu_icons.items():
-            action.setIcon(icon(name, colors.text))
+        if self.generate_action is None:
+            return  # not built yet: build_content uses the new colours
+        self._color_menu_icons()
         self._bind(self.document.project)
 
     def _on_live_updated(self, report) -> None:
@@ -629,7 +677,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask about unsaved changes first (non-blocking); close for good once they are dealt with."""
         if self._force_close or not self.document.is_dirty:
-            self.generate_action.cancel_all()
+            if self.generate_action is not None:
+                self.generate_action.cancel_all()
             self.document.close()
             event.accept()
             self.closed.emit()

@@ -1,4 +1,4 @@
-"""The queue dock: the jobs the runner knows about, newest first, updated from the runner's events.
+"""The queue panel: the jobs the runner knows about, newest first, updated from the runner's events.
 
 A simple list for now (the queue issue makes it rich). The runner publishes the updated
 :class:`~kling_studio.services.jobs.Job` after every change; :class:`JobListModel` replaces that row.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QListView, QStackedLayout, QWidget
+from PySide6.QtWidgets import QLabel, QListView, QStackedLayout, QWidget
 
 from kling_studio.core.money import format_usd
 from kling_studio.services.jobs import Job, JobState
@@ -80,31 +80,28 @@ class JobListModel(QAbstractListModel):
         return None
 
 
-class QueueDock(QDockWidget):
-    """A dock with the job list, and a hint while it is empty.
+class QueuePanel(QWidget):
+    """The job list, and a hint while it is empty (the window puts it in its Queue dock).
 
     Args:
         model: the jobs to show.
-        parent: the window.
+        parent: Qt parent.
     """
 
     def __init__(self, model: JobListModel, parent: QWidget | None = None) -> None:
-        super().__init__("Queue", parent)
-        self.setObjectName("queueDock")
+        super().__init__(parent)
         self.model = model
-        self.view = QListView()
+        self.view = QListView(self)
         self.view.setModel(model)
         self.view.setWordWrap(True)
         self.view.setAccessibleName("Jobs")
-        self._empty = QLabel("No jobs yet. Press Generate: the job shows up here.")
+        self._empty = QLabel("No jobs yet. Press Generate: the job shows up here.", self)
         self._empty.setProperty("role", "muted")
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty.setWordWrap(True)
-        body = QWidget()
-        self._stack = QStackedLayout(body)
+        self._stack = QStackedLayout(self)
         self._stack.addWidget(self._empty)
         self._stack.addWidget(self.view)
-        self.setWidget(body)
         model.rowsInserted.connect(self._on_model_rows_changed)
         model.modelReset.connect(self._on_model_rows_changed)
         self._on_model_rows_changed()

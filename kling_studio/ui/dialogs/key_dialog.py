@@ -5,8 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from kling_studio.services.secrets import InvalidKeyError, validate_key
-
 KEY_HELP = (
     "Paste your fal key (it looks like <i>key_id:key_secret</i>; create one at "
     "<a href='https://fal.ai/dashboard/keys'>fal.ai/dashboard/keys</a>). It is kept in your system's "
@@ -61,6 +59,9 @@ class KeyDialog(QDialog):
         layout.addWidget(self.buttons)
 
     def _on_buttons_accepted(self) -> None:
+        # Imported here: the secrets module loads the keyring, which the window's first paint does not need.
+        from kling_studio.services.secrets import InvalidKeyError, validate_key
+
         try:
             key = validate_key(self.key_edit.text())
         except InvalidKeyError as exc:
