@@ -304,3 +304,16 @@ def test_any_sequence_of_edits_undoes_and_redoes_exactly(operations):
     while stack.canRedo():
         stack.redo()
     assert ProjectSnapshot.of(project) == final
+
+
+def test_a_preset_is_one_command_and_undo_brings_the_old_project_back(project, editor, undo_stack):
+    original = ProjectSnapshot.of(project)
+    editor.apply_preset("product-spot")
+    assert undo_stack.count() == 1
+    assert [s.duration for s in project.storyboard.shots] == [4, 3, 5]
+    assert project.brief.get("subject")
+    assert project.name == "Lighthouse", "a preset fills the project; it does not rename it"
+    undo_stack.undo()
+    assert ProjectSnapshot.of(project) == original
+    undo_stack.redo()
+    assert [s.duration for s in project.storyboard.shots] == [4, 3, 5]

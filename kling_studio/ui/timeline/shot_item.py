@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import (
     QApplication,
     QGraphicsItem,
+    QGraphicsSceneHoverEvent,
     QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
     QWidget,
@@ -61,6 +62,7 @@ class ShotItem(QGraphicsItem):
         self.current = False
         self._width = 0.0
         self._dragging = False
+        self._hovered = False
         self._move: MoveDrag | None = None
         self.handle = ResizeHandle(self)
         self.setAcceptHoverEvents(True)
@@ -142,7 +144,7 @@ class ShotItem(QGraphicsItem):
         elif self.current:
             pen = QPen(QColor(colors.accent), 2)
         else:
-            pen = QPen(QColor(colors.border), 1)
+            pen = QPen(QColor(colors.muted if self._hovered else colors.border), 1)
         painter.setPen(pen)
         painter.drawRoundedRect(rect, _RADIUS, _RADIUS)
         if self.current and self.label.invalid:
@@ -204,6 +206,16 @@ class ShotItem(QGraphicsItem):
         _draw_wrapped(painter, metrics, body_rect, text, lines)
 
     # ---- mouse ----------------------------------------------------------------------------------------
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        """Outline the block under the pointer."""
+        self._hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        """Drop the hover outline."""
+        self._hovered = False
+        self.update()
+
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         """Make the shot current; a left press may become a reorder drag."""
         scene: TimelineScene = self.scene()  # type: ignore[assignment]
