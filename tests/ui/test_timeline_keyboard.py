@@ -47,6 +47,7 @@ def test_keyboard_only_create_type_resize_reorder(qtbot):
     timeline, stack, selection = make_timeline(qtbot, project)
     view = timeline.view
     view.setFocus()
+    assert timeline.scene.free_space.text == "15 s free — press Insert to add a shot"
 
     for text in ("A red door opens", "A cat walks in", "The door slams"):
         qtbot.keyClick(view, Qt.Key.Key_Insert)

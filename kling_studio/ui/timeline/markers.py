@@ -16,11 +16,13 @@ if TYPE_CHECKING:
 
 
 def free_text(total: int) -> str:
-    """What the space after the last shot says: ``3 s free``, ``full`` or ``2 s over``."""
+    """What the space after the last shot says: ``3 s free``, ``15 s — full``, ``2 s over the 15 s limit``."""
     if total > MAX_TOTAL_SECONDS:
         return f"{total - MAX_TOTAL_SECONDS} s over the {MAX_TOTAL_SECONDS} s limit"
     if total == MAX_TOTAL_SECONDS:
         return f"{MAX_TOTAL_SECONDS} s — full"
+    if total == 0:
+        return f"{MAX_TOTAL_SECONDS} s free — press Insert to add a shot"
     return f"{MAX_TOTAL_SECONDS - total} s free"
 
 
