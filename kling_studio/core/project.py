@@ -8,6 +8,7 @@ from typing import Any
 
 from kling_studio.core.brief import Brief
 from kling_studio.core.events import Event
+from kling_studio.core.references import ProjectReferences
 from kling_studio.core.settings import Settings
 from kling_studio.core.storyboard import Storyboard
 
@@ -25,6 +26,7 @@ class Project:
     brief: Brief = field(default_factory=Brief)
     storyboard: Storyboard = field(default_factory=Storyboard)
     settings: Settings = field(default_factory=Settings)
+    references: ProjectReferences = field(default_factory=ProjectReferences)
     prompt_follows_brief: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -34,6 +36,7 @@ class Project:
         self.brief.changed.connect(self._on_brief_changed)
         self.storyboard.changed.connect(self.changed.emit)
         self.settings.changed.connect(self._on_settings_changed)
+        self.references.changed.connect(self._on_references_changed)
 
     def sync_prompt_from_brief(self) -> None:
         """Rebuild the single prompt from the brief (when it follows the brief)."""
@@ -42,6 +45,9 @@ class Project:
 
     def _on_brief_changed(self, _key: str) -> None:
         self.sync_prompt_from_brief()
+        self.changed.emit()
+
+    def _on_references_changed(self, _part: str) -> None:
         self.changed.emit()
 
     def _on_settings_changed(self, name: str) -> None:
