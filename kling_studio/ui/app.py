@@ -77,10 +77,11 @@ def show_main_window(app, scheme: str | None = None) -> tuple[MainWindow, QSetti
     icon_path = app_icon_path()
     if icon_path:
         app.setWindowIcon(QIcon(icon_path))
-    theme = Theme(app, Scheme(scheme) if scheme else None)
+    settings = QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
+    scheme = scheme or str(settings.value("theme", "") or "")
+    theme = Theme(app, Scheme(scheme) if scheme in ("dark", "light") else None)
     recent = RecentFiles(paths.config_dir() / "recent-projects.json")
     document = ProjectDocument(paths.data_dir() / "recovery", recent)
-    settings = QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
     window = MainWindow(document, theme, None, settings, build=False)
     window.resize(1280, 800)
     if settings.contains("geometry"):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -40,7 +40,7 @@ from kling_studio.core.project import Project
 from kling_studio.core.project_file import PROJECT_SUFFIX
 from kling_studio.ui.document import ProjectDocument, Recovery
 from kling_studio.ui.icons import icon
-from kling_studio.ui.theme import Theme
+from kling_studio.ui.theme import Scheme, Theme
 
 if TYPE_CHECKING:
     # The window's frame paints without these; _bind imports them right after (see run_app).
@@ -331,6 +331,18 @@ class MainWindow(QMainWindow):
         menu_view = self.menuBar().addMenu("&View")
         for dock in (self.brief_dock, self.inspector_dock, self.problems_dock, self.queue_dock):
             menu_view.addAction(dock.toggleViewAction())
+        menu_view.addSeparator()
+        menu_theme = menu_view.addMenu("&Theme")
+        group = QActionGroup(self)
+        chosen = str(self._settings.value("theme", "") or "")
+        self.theme_actions: dict[str, QAction] = {}
+        for value, label in (("", "Follow the system"), ("dark", "Dark"), ("light", "Light")):
+            action = menu_theme.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(value == chosen)
+            group.addAction(action)
+            action.triggered.connect(lambda _checked=False, v=value: self.set_theme_choice(v))
+            self.theme_actions[value] = action
 
         menu_generate = self.menuBar().addMenu("&Generate")
         self.action_generate = self._action(
@@ -355,6 +367,13 @@ class MainWindow(QMainWindow):
         action.triggered.connect(lambda _checked=False: slot())
         menu.addAction(action)
         return action
+
+    def set_theme_choice(self, value: str) -> None:
+        """Use the ``"dark"`` or ``"light"`` theme, or follow the system (``""``); remembered."""
+        self._settings.setValue("theme", value)
+        self.theme.set_scheme(Scheme(value) if value else None)
+        if value in self.theme_actions:
+            self.theme_actions[value].setChecked(True)
 
     # ---- services ------------------------------------------------------------------------------------
     @property
@@ -736,6 +755,6 @@ def build_self_test_window() -> MainWindow:
     theme = Theme(app)
     document = ProjectDocument(paths.data_dir() / "recovery", RecentFiles(paths.config_dir() / "recent.json"))
     settings = QSettings(str(paths.config_dir() / "window.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(document, theme, PriceCatalog.bundled(), settings)
+    window = MainWindow(document, theme, None, settings)
     window.resize(1280, 800)
     return window

@@ -212,3 +212,43 @@ def test_the_key_dialog_stores_the_key_and_shows_only_its_last_four(qtbot, make_
     qtbot.mouseClick(window.banner.add_key_button, Qt.MouseButton.LeftButton)
     assert window.key_dialog.status_label.text().endswith("9f3a (keyring)")
     assert "supersecret" not in window.key_dialog.status_label.text()
+
+
+def test_switching_to_light_rebuilds_the_editors_on_the_same_project(qtbot, make_window, caplog):
+    window = make_window(lighthouse(4, 3, 5))
+    window.set_theme_choice("light")
+    assert window.theme.scheme is Scheme.LIGHT
+    assert window.theme_actions["light"].isChecked()
+    window.editor.resize_shot("shot-0", 5)  # old widgets are detached: no listener errors
+    assert window.cost_meter.generate_button.text() == "Generate 4k — $5.46"
+    assert window.inspector.shot_title.text().startswith("Shot 1")
+    assert not [r for r in caplog.records if "listener" in r.getMessage()]
+
+
+def test_first_run_welcome_starts_from_a_sample_project(qtbot, make_window):
+    from kling_studio.core.presets import list_presets
+    from kling_studio.ui.session import show_welcome
+
+    window = make_window()
+    show_welcome(window)
+    dialog = window.welcome_dialog
+    assert dialog.isVisible()
+    assert "nothing is charged" in dialog.intro_label.text()
+    first = list_presets()[0]
+    assert dialog.list.item(0).text().startswith(first.name)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+
+    assert window.document.project.brief.get("scene") == first.brief.scene
+    assert window.brief_editor.fields["scene"].toPlainText() == first.brief.scene
+    assert window.cost_meter.generate_button.isEnabled()
+    assert window.isWindowModified()  # a sample is unsaved until the user saves it
+
+
+def test_the_self_test_can_build_the_window(qtbot):
+    from kling_studio.ui.main_window import build_self_test_window
+
+    window = build_self_test_window()
+    qtbot.addWidget(window)
+    window.show()
+    assert window.cost_meter is not None and window.timeline is not None
+    window.close_without_asking()

@@ -37,7 +37,7 @@ class WelcomeDialog(QDialog):
         self.setWindowTitle("Welcome to Kling Studio")
         self.setMinimumSize(520, 420)
         title = QLabel("<h2>Welcome to Kling Studio</h2>", self)
-        intro = QLabel(
+        self.intro_label = intro = QLabel(
             "Pick a sample project to start from: it fills in a brief and a storyboard you can change. "
             + (
                 "You have no fal key yet, so Generate runs on the built-in simulator — nothing is charged."
