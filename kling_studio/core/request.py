@@ -14,6 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from kling_studio.core.errors import UserError
 from kling_studio.core.limits import Mode, ShotType, Tier
+from kling_studio.core.references import (
+    ReferencesState,
+    fill_reference_urls,
+    placeholder_hashes,
+    placeholder_url,
+)
 from kling_studio.core.validation import Problem, errors, validate
 
 if TYPE_CHECKING:
@@ -46,6 +52,19 @@ class FalRequest:
     def seconds(self) -> int:
         """Length of the clip this request asks for (the ``duration`` field)."""
         return int(self.arguments["duration"])
+
+    @property
+    def reference_hashes(self) -> list[str]:
+        """Images (sha256) still named by placeholder: upload them, then call :meth:`with_image_urls`."""
+        return placeholder_hashes(self.arguments)
+
+    def with_image_urls(self, urls: dict[str, str]) -> FalRequest:
+        """The request with every image placeholder replaced by its uploaded URL (sha256 → URL).
+
+        Raises:
+            MissingUploadError: An image has no URL in ``urls``.
+        """
+        return FalRequest(self.model_id, fill_reference_urls(self.arguments, urls))
 
 
 class InvalidProjectError(UserError):
@@ -95,8 +114,20 @@ def parse_model_id(model_id: str) -> tuple[Tier, ModelKind] | None:
         return None
 
 
+def model_kind_of(project: Project) -> ModelKind:
+    """Image-to-video when the project has a start frame, else text-to-video."""
+    references: ReferencesState | None = getattr(getattr(project, "references", None), "state", None)
+    if references is not None and references.uses_image_to_video:
+        return ModelKind.IMAGE_TO_VIDEO
+    return ModelKind.TEXT_TO_VIDEO
+
+
 def build_request(project: Project, tier: Tier | str | None = None) -> FalRequest:
-    """The text-to-video request for ``project``.
+    """The request for ``project``: text-to-video, or image-to-video when it has a start frame.
+
+    Image-to-video leaves out ``aspect_ratio`` (fal takes it from the start image) and names its images
+    (``start_image_url``, ``end_image_url``, ``elements``) by placeholder URLs carrying their sha256; upload
+    them and fill the real URLs in with :meth:`FalRequest.with_image_urls` before sending.
 
     Args:
         project: The project to send; it is not changed.
@@ -121,11 +152,33 @@ def build_request(project: Project, tier: Tier | str | None = None) -> FalReques
         arguments["prompt"] = board.prompt.strip()
         arguments["duration"] = str(board.duration)
     arguments["shot_type"] = ShotType(settings.shot_type).value
-    arguments["aspect_ratio"] = str(getattr(settings.aspect_ratio, "value", settings.aspect_ratio))
+    kind = model_kind_of(project)
+    if kind is ModelKind.IMAGE_TO_VIDEO:
+        arguments.update(_image_arguments(project.references.state))
+    else:
+        arguments["aspect_ratio"] = str(getattr(settings.aspect_ratio, "value", settings.aspect_ratio))
     arguments["generate_audio"] = settings.generate_audio
     arguments["negative_prompt"] = settings.negative_prompt
     arguments["cfg_scale"] = float(settings.cfg_scale)
-    return FalRequest(model_id_for(chosen, ModelKind.TEXT_TO_VIDEO), arguments)
+    return FalRequest(model_id_for(chosen, kind), arguments)
+
+
+def _image_arguments(state: ReferencesState) -> dict[str, Any]:
+    """``start_image_url``, ``end_image_url`` and ``elements``, in fal's order, as placeholders."""
+    assert state.start_frame is not None
+    images: dict[str, Any] = {"start_image_url": placeholder_url(state.start_frame.sha256)}
+    if state.end_frame is not None:
+        images["end_image_url"] = placeholder_url(state.end_frame.sha256)
+    if state.elements:
+        images["elements"] = [
+            {
+                "frontal_image_url": placeholder_url(element.frontal.sha256),
+                "reference_image_urls": [placeholder_url(ref.sha256) for ref in element.references],
+            }
+            for element in state.elements
+            if element.frontal is not None
+        ]
+    return images
 
 
 def fal_field_to_path(loc: Sequence[str | int]) -> str:

@@ -136,3 +136,77 @@ def test_placeholders_are_filled_with_uploaded_urls_without_touching_the_origina
     assert placeholder_hashes(filled) == []
     with pytest.raises(MissingUploadError, match="not uploaded"):
         fill_reference_urls(arguments, {a: "https://cdn/a.jpg"})
+
+
+# ---- the request and the price of a project with references ----------------------------------------------
+
+
+def i2v_project():
+    from kling_studio.core.project import Project
+
+    project = Project()
+    project.storyboard.set_prompt("@Element1 turns towards @Element2 and smiles")
+    project.references.set_start_frame(ref("start"))
+    project.references.add_element("Hero", ref("hero front"), (ref("hero side"),))
+    project.references.add_element("Bottle", ref("bottle front"), (ref("bottle top"), ref("hero side")))
+    return project
+
+
+def test_a_start_frame_sends_the_tiers_image_to_video_endpoint_without_aspect_ratio():
+    from kling_studio.core.request import build_request
+
+    request = build_request(i2v_project(), "4k")
+    assert request.model_id == "fal-ai/kling-video/v3/4k/image-to-video"
+    args = request.arguments
+    assert "aspect_ratio" not in args and "end_image_url" not in args
+    assert args["start_image_url"] == placeholder_url(ref("start").sha256)
+    assert args["elements"] == [
+        {
+            "frontal_image_url": placeholder_url(ref("hero front").sha256),
+            "reference_image_urls": [placeholder_url(ref("hero side").sha256)],
+        },
+        {
+            "frontal_image_url": placeholder_url(ref("bottle front").sha256),
+            "reference_image_urls": [
+                placeholder_url(ref("bottle top").sha256),
+                placeholder_url(ref("hero side").sha256),
+            ],
+        },
+    ]
+    assert list(args)[:4] == ["prompt", "duration", "shot_type", "start_image_url"]
+    assert len(request.reference_hashes) == 5
+
+
+def test_an_end_frame_is_sent_and_urls_are_filled_in():
+    from kling_studio.core.request import build_request
+
+    project = i2v_project()
+    project.references.set_end_frame(ref("end"))
+    request = build_request(project, "standard")
+    assert request.model_id == "fal-ai/kling-video/v3/standard/image-to-video"
+    urls = {sha: f"https://cdn.example/{sha[:8]}.jpg" for sha in request.reference_hashes}
+    sent = request.with_image_urls(urls)
+    assert sent.arguments["end_image_url"] == urls[ref("end").sha256]
+    assert sent.reference_hashes == []
+    assert "kling-studio-reference" not in str(sent.arguments)
+
+
+def test_without_a_start_frame_the_request_stays_text_to_video():
+    from kling_studio.core.project import Project
+    from kling_studio.core.request import build_request
+
+    project = Project()
+    project.storyboard.set_prompt("a lighthouse at dawn")
+    request = build_request(project, "pro")
+    assert request.model_id.endswith("/pro/text-to-video")
+    assert request.arguments["aspect_ratio"] == "16:9"
+
+
+def test_the_estimate_follows_the_image_to_video_endpoint():
+    from decimal import Decimal
+
+    from kling_studio.core.pricing import PriceCatalog, estimate
+
+    priced = estimate(i2v_project(), "4k", catalog=PriceCatalog.bundled())
+    assert priced.model_id == "fal-ai/kling-video/v3/4k/image-to-video"
+    assert priced.total == Decimal("2.10")
