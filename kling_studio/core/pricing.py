@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kling_studio.core.errors import UserError
 from kling_studio.core.limits import Mode, Tier
 from kling_studio.core.money import format_usd, parse_amount
-from kling_studio.core.request import FalRequest, ModelKind, model_id_for, parse_tier
+from kling_studio.core.request import FalRequest, ModelKind, model_id_for, model_kind_of, parse_tier
 
 if TYPE_CHECKING:
     from kling_studio.core.project import Project
@@ -226,7 +226,7 @@ def estimate(
     tier: Tier | str | None = None,
     *,
     catalog: PriceCatalog,
-    kind: ModelKind | str = ModelKind.TEXT_TO_VIDEO,
+    kind: ModelKind | str | None = None,
 ) -> Estimate:
     """What generating ``project`` would cost; works on unfinished projects too (nothing is validated).
 
@@ -234,13 +234,14 @@ def estimate(
         project: The project; a multi-shot storyboard gets one line per shot.
         tier: The tier to price; None uses the project's setting.
         catalog: The prices to use.
-        kind: text-to-video unless the project starts from an image.
+        kind: The endpoint kind; None follows the project (image-to-video when it has a start frame).
 
     Raises:
         UnknownModelError: When the catalog has no price for the model.
     """
     settings = project.settings.values
     chosen = parse_tier(settings.tier if tier is None else tier)
+    kind = model_kind_of(project) if kind is None else kind
     board = project.storyboard.state
     if board.mode == Mode.MULTI:
         parts = [(f"Shot {i + 1}", _seconds(shot.duration)) for i, shot in enumerate(board.shots)]
@@ -250,9 +251,10 @@ def estimate(
 
 
 def estimate_tiers(
-    project: Project, *, catalog: PriceCatalog, kind: ModelKind | str = ModelKind.TEXT_TO_VIDEO
+    project: Project, *, catalog: PriceCatalog, kind: ModelKind | str | None = None
 ) -> dict[Tier, Estimate]:
     """The project's estimate at every tier the catalog prices, cheapest tier first."""
+    kind = model_kind_of(project) if kind is None else kind
     result = {}
     for tier in (Tier.STANDARD, Tier.PRO, Tier.K4):
         if model_id_for(tier, kind) in catalog.models:
