@@ -79,10 +79,10 @@ def test_estimate_and_request_refuse_unopenable_files_the_same_way(command):
 @pytest.mark.parametrize(
     ("file", "tier", "total"),
     [
-        ("harbour-3-shots-4k.kproj", "4k", "$5.04"),  # 4 + 3 + 5 s, audio on
-        ("single-pro-10s.kproj", "pro", "$1.68"),  # single prompt, 10 s, audio on
-        ("standard-5s-silent.kproj", "standard", "$0.42"),  # 5 s, no audio
-        ("trailer-15s-4k.kproj", "4k", "$6.30"),  # 15 s at 4k
+        ("harbour-3-shots-4k.klingproj", "4k", "$5.04"),  # 4 + 3 + 5 s, audio on
+        ("single-pro-10s.klingproj", "pro", "$1.68"),  # single prompt, 10 s, audio on
+        ("standard-5s-silent.klingproj", "standard", "$0.42"),  # 5 s, no audio
+        ("trailer-15s-4k.klingproj", "4k", "$6.30"),  # 15 s at 4k
     ],
 )
 def test_estimate_prints_the_exact_total(file, tier, total):
@@ -95,7 +95,7 @@ def test_estimate_prints_the_exact_total(file, tier, total):
 
 
 def test_estimate_shows_a_line_per_shot():
-    result = run("estimate", PROJECTS / "harbour-3-shots-4k.kproj")
+    result = run("estimate", PROJECTS / "harbour-3-shots-4k.klingproj")
     lines = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("Shot")]
     assert lines == [
         ["Shot", "1", "4", "s", "$1.68"],
@@ -106,7 +106,7 @@ def test_estimate_shows_a_line_per_shot():
 
 
 def test_estimate_json_gives_exact_decimal_strings():
-    result = run("estimate", PROJECTS / "harbour-3-shots-4k.kproj", "--json", "--tier", "pro")
+    result = run("estimate", PROJECTS / "harbour-3-shots-4k.klingproj", "--json", "--tier", "pro")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["model_id"] == "fal-ai/kling-video/v3/pro/text-to-video"
@@ -124,19 +124,19 @@ def test_estimate_with_a_newer_price_file(tmp_path):
             model["per_second_audio_off"] = "0.1"
     path = tmp_path / "pricing.json"
     path.write_text(json.dumps(prices), encoding="utf-8")
-    result = run("estimate", PROJECTS / "standard-5s-silent.kproj", "--prices", path)
+    result = run("estimate", PROJECTS / "standard-5s-silent.klingproj", "--prices", path)
     assert result.returncode == 0, result.stderr
     assert "$0.50" in result.stdout and "checked 2027-02-01" in result.stdout
 
 
 def test_estimate_with_an_unknown_tier_or_a_broken_price_file_exits_2(tmp_path):
-    result = run("estimate", PROJECTS / "single-pro-10s.kproj", "--tier", "8k")
+    result = run("estimate", PROJECTS / "single-pro-10s.klingproj", "--tier", "8k")
     assert result.returncode == 2 and "There is no tier '8k'" in result.stderr
     bad = tmp_path / "pricing.json"
     bad.write_text(
         '{"format": "kling-studio-prices", "version": 1, "currency": "USD", "models": [{}]}', "utf-8"
     )
-    result = run("estimate", PROJECTS / "single-pro-10s.kproj", "--prices", bad)
+    result = run("estimate", PROJECTS / "single-pro-10s.klingproj", "--prices", bad)
     assert result.returncode == 2
     assert str(bad) in result.stderr and '"model_id"' in result.stderr
 
@@ -145,7 +145,7 @@ def test_estimate_with_an_unknown_tier_or_a_broken_price_file_exits_2(tmp_path):
 
 
 def test_request_on_a_multi_shot_project():
-    result = run("request", PROJECTS / "harbour-3-shots-4k.kproj")
+    result = run("request", PROJECTS / "harbour-3-shots-4k.klingproj")
     assert result.returncode == 0, result.stderr
     model_id, _, body = result.stdout.partition("\n")
     assert model_id == "fal-ai/kling-video/v3/4k/text-to-video"
@@ -166,7 +166,7 @@ def test_request_on_a_multi_shot_project():
 
 
 def test_request_on_a_single_prompt_project_with_another_tier():
-    result = run("request", PROJECTS / "single-pro-10s.kproj", "--tier", "standard")
+    result = run("request", PROJECTS / "single-pro-10s.klingproj", "--tier", "standard")
     assert result.returncode == 0, result.stderr
     model_id, _, body = result.stdout.partition("\n")
     assert model_id == "fal-ai/kling-video/v3/standard/text-to-video"
@@ -176,7 +176,7 @@ def test_request_on_a_single_prompt_project_with_another_tier():
 
 
 def test_request_refuses_a_project_fal_would_refuse():
-    result = run("request", BROKEN / "total-too-long.kproj")
+    result = run("request", BROKEN / "total-too-long.klingproj")
     assert result.returncode == 2
     assert "shots: The shots add up to 17 s" in result.stderr
     assert result.stdout == ""
@@ -192,14 +192,14 @@ def test_request_imports_a_pasted_fal_input():
 
 
 def test_validate_a_good_project():
-    result = run("validate", PROJECTS / "harbour-3-shots-4k.kproj")
+    result = run("validate", PROJECTS / "harbour-3-shots-4k.klingproj")
     assert result.returncode == 0, result.stderr
     assert "ready to send" in result.stdout and result.stderr == ""
 
 
 def test_validate_prints_warnings_but_exits_0(tmp_path):
-    path = tmp_path / "shout.kproj"
-    data = json.loads((PROJECTS / "single-pro-10s.kproj").read_text("utf-8"))
+    path = tmp_path / "shout.klingproj"
+    data = json.loads((PROJECTS / "single-pro-10s.klingproj").read_text("utf-8"))
     data["storyboard"]["prompt"] = 'A sergeant shouts: "MOVE OUT NOW"'
     path.write_text(json.dumps(data), "utf-8")
     result = run("validate", path)
@@ -209,19 +209,19 @@ def test_validate_prints_warnings_but_exits_0(tmp_path):
 
 
 def test_new_from_a_preset_then_validate_estimate_and_request(tmp_path):
-    result = run("new", "spot.kproj", "--preset", "product spot", cwd=tmp_path)
+    result = run("new", "spot.klingproj", "--preset", "product spot", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "Created spot.kproj from the preset Product spot: 3 shots, 12 s" in result.stdout
-    assert run("validate", "spot.kproj", cwd=tmp_path).returncode == 0
-    estimate = run("estimate", "spot.kproj", cwd=tmp_path)
+    assert "Created spot.klingproj from the preset Product spot: 3 shots, 12 s" in result.stdout
+    assert run("validate", "spot.klingproj", cwd=tmp_path).returncode == 0
+    estimate = run("estimate", "spot.klingproj", cwd=tmp_path)
     assert "Total   12 s     $5.04" in estimate.stdout
     assert (
-        json.loads(run("request", "spot.kproj", cwd=tmp_path).stdout.partition("\n")[2])["duration"] == "12"
+        json.loads(run("request", "spot.klingproj", cwd=tmp_path).stdout.partition("\n")[2])["duration"] == "12"
     )
 
 
 def test_new_never_overwrites_without_force(tmp_path):
-    path = tmp_path / "mine.kproj"
+    path = tmp_path / "mine.klingproj"
     path.write_text("precious", "utf-8")
     result = run("new", path)
     assert result.returncode == 2
@@ -232,18 +232,18 @@ def test_new_never_overwrites_without_force(tmp_path):
 
 
 def test_new_empty_project_is_named_after_the_file_and_validate_says_what_is_missing(tmp_path):
-    assert run("new", "teaser.kproj", cwd=tmp_path).returncode == 0
-    assert json.loads((tmp_path / "teaser.kproj").read_text("utf-8"))["name"] == "teaser"
-    result = run("validate", "teaser.kproj", cwd=tmp_path)
+    assert run("new", "teaser.klingproj", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "teaser.klingproj").read_text("utf-8"))["name"] == "teaser"
+    result = run("validate", "teaser.klingproj", cwd=tmp_path)
     assert result.returncode == 2
     assert "prompt: The prompt is empty." in result.stderr
 
 
 def test_new_with_an_unknown_preset_lists_the_presets(tmp_path):
-    result = run("new", tmp_path / "x.kproj", "--preset", "wedding")
+    result = run("new", tmp_path / "x.klingproj", "--preset", "wedding")
     assert result.returncode == 2
     assert "product-spot" in result.stderr and "concept-reel" in result.stderr
-    assert not (tmp_path / "x.kproj").exists()
+    assert not (tmp_path / "x.klingproj").exists()
 
 
 def test_new_lists_presets():
@@ -260,7 +260,7 @@ def test_new_lists_presets():
 
 
 def test_a_missing_file_is_exit_2_without_a_traceback(tmp_path):
-    result = run("validate", tmp_path / "nope.kproj")
+    result = run("validate", tmp_path / "nope.klingproj")
     assert result.returncode == 2
     assert "There is no file" in result.stderr and "Traceback" not in result.stderr
 
@@ -274,7 +274,7 @@ def test_estimate_uses_the_price_file_the_app_uses(tmp_path):
     config = Path(os.environ["KLING_STUDIO_CONFIG_DIR"])
     config.mkdir(parents=True, exist_ok=True)
     (config / "pricing.json").write_text(json.dumps(prices), "utf-8")
-    result = run("estimate", PROJECTS / "trailer-15s-4k.kproj")
+    result = run("estimate", PROJECTS / "trailer-15s-4k.klingproj")
     assert result.returncode == 0, result.stderr
     assert "$6.00" in result.stdout and "checked 2027-03-01" in result.stdout
     assert str(config / "pricing.json") in result.stdout

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kling_studio.core.errors import UserError
 from kling_studio.core.limits import Tier
@@ -19,7 +19,9 @@ from kling_studio.core.pricing import estimate, estimate_request, format_usd
 from kling_studio.core.project_file import load_project
 from kling_studio.core.request import FalRequest, build_request
 from kling_studio.services.jobs import Job, JobState, NewJob
-from kling_studio.services.studio_services import SIMULATOR_NOTICE, StudioServices
+
+if TYPE_CHECKING:
+    from kling_studio.services.studio_services import StudioServices
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ---- submit ---------------------------------------------------------------------------------------------
+async def _open_services() -> StudioServices:
+    # Imported on use: httpx and keyring cost ~0.7 s, which `kling-studio validate` should not pay.
+    from kling_studio.services.studio_services import StudioServices
+
+    return await StudioServices.open(start_runner=False)
+
+
 def _submit(args: argparse.Namespace) -> int:
     if args.file is not None and (args.model or args.input):
         raise UserError("Give either a project FILE or --model with --input, not both.")
@@ -62,10 +71,10 @@ def _submit(args: argparse.Namespace) -> int:
 
 
 async def _submit_async(args: argparse.Namespace) -> int:
-    services = await StudioServices.open(start_runner=False)
+    services = await _open_services()
     try:
         spec, summary = _job_spec(args, services)
-        note = f" · {SIMULATOR_NOTICE}" if services.simulated else ""
+        note = " · Simulator — nothing is charged" if services.simulated else ""
         _err(f"{summary}{note}")
         if not args.yes and not services.simulated:
             _confirm(f"Pay {format_usd(spec.estimated_cost)} for this job?")
@@ -182,7 +191,7 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 async def _jobs_async(args: argparse.Namespace) -> int:
-    services = await StudioServices.open(start_runner=False)
+    services = await _open_services()
     try:
         jobs = await asyncio.to_thread(services.store.list, limit=args.limit)
     finally:
@@ -226,7 +235,7 @@ def _wait(args: argparse.Namespace) -> int:
 
 
 async def _wait_async(args: argparse.Namespace) -> int:
-    services = await StudioServices.open(start_runner=False)
+    services = await _open_services()
     try:
         job = await asyncio.to_thread(services.store.get, args.job)
         return await _follow_to_end(services, job.id, args.timeout)
@@ -239,7 +248,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 async def _cancel_async(args: argparse.Namespace) -> int:
-    services = await StudioServices.open(start_runner=False)
+    services = await _open_services()
     try:
         job = await services.runner.cancel((await asyncio.to_thread(services.store.get, args.job)).id)
     finally:
@@ -253,7 +262,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 async def _resume_async(args: argparse.Namespace) -> int:
-    services = await StudioServices.open(start_runner=False)
+    services = await _open_services()
     try:
         resumed = await services.runner.start()
         parked = await asyncio.to_thread(services.store.list, states=[JobState.MAYBE_SUBMITTED])

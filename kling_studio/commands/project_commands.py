@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="create a project file, empty or from a preset",
         description="Create a project file. It is never overwritten unless you add --force.",
     )
-    new.add_argument("file", type=Path, nargs="?", metavar="FILE", help="the project file to create (.kproj)")
+    new.add_argument("file", type=Path, nargs="?", metavar="FILE", help="the project file to create (.klingproj)")
     new.add_argument("--preset", metavar="NAME", help="start from a preset (see --list-presets)")
     new.add_argument("--name", help="the project's name (default: the file name)")
     new.add_argument("--force", action="store_true", help="replace FILE if it exists")
@@ -75,7 +75,7 @@ def run_new(args: argparse.Namespace) -> int:
             print(f"{preset.slug:<20} {preset.name}: {preset.description}")
         return 0
     if args.file is None:
-        raise UserError("Name the file to create, e.g. kling-studio new spot.kproj --preset product-spot")
+        raise UserError("Name the file to create, e.g. kling-studio new spot.klingproj --preset product-spot")
     path: Path = args.file
     if path.exists() and not args.force:
         raise UserError(f"{path} already exists; choose another name, or add --force to replace it.")

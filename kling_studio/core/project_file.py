@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 MAX_PROJECT_BYTES = 10 * 1024 * 1024
-PROJECT_SUFFIX = ".kproj"
+PROJECT_SUFFIX = ".klingproj"
 _SECTIONS = ("brief", "storyboard", "settings")
 _STORYBOARD_KEYS = ("mode", "prompt", "duration", "shots")
 _SETTINGS_KEYS = ("tier", "aspect_ratio", "generate_audio", "negative_prompt", "cfg_scale", "shot_type")

@@ -191,6 +191,8 @@ class Storyboard:
                     "Shorten a shot to make room."
                 )
             shot = Shot("", min(3, free))
+        else:
+            _whole_seconds(shot.duration)
         if not 0 <= index <= len(shots):
             raise StoryboardError(f"Position {index + 1} is outside the storyboard (1–{len(shots) + 1}).")
         shots.insert(index, shot)

@@ -31,6 +31,7 @@ from kling_studio.services.fal_errors import (
     FalBalanceLockedError,
     FalError,
     FalNetworkError,
+    FalProtocolError,
     FalRequestCancelledError,
     FalResultExpiredError,
     FalUnavailableError,
@@ -334,7 +335,10 @@ class JobRunner:
 
     # ---- settling a refused submit ------------------------------------------------------------------
     def _settle_refused_submit(self, job_id: str, exc: FalError) -> Job:
-        if isinstance(exc, FalNetworkError) and exc.may_have_reached_fal:
+        reached = isinstance(exc, FalNetworkError) and exc.may_have_reached_fal
+        # A success status with a body we cannot read: fal has the job, we do not have its id.
+        reached = reached or (isinstance(exc, FalProtocolError) and (exc.status or 0) < 300)
+        if reached:
             return self._store.update_progress(
                 job_id, state=JobState.MAYBE_SUBMITTED,
                 error=JobError("maybe_submitted", f"{exc} It may have reached fal: check fal.ai/dashboard "

@@ -113,7 +113,7 @@ def test_any_project_survives_a_round_trip_through_bytes(project):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(projects())
 def test_any_project_survives_save_and_load(tmp_path, project):
-    path = tmp_path / "round.kproj"
+    path = tmp_path / "round.klingproj"
     save_project(project, path)
     loaded = load_project(path)
     assert snapshot(loaded) == snapshot(project)
@@ -122,7 +122,7 @@ def test_any_project_survives_save_and_load(tmp_path, project):
 
 def test_the_file_is_readable_utf8_json_with_the_format_marker(tmp_path):
     project = Project(name="Café ☕", brief=Brief(BriefText(scene="Tokyo 東京 at night")))
-    path = tmp_path / "p.kproj"
+    path = tmp_path / "p.klingproj"
     save_project(project, path)
     raw = path.read_bytes()
     assert "東京".encode() in raw  # not \u escapes: people diff and read these files
@@ -133,9 +133,9 @@ def test_the_file_is_readable_utf8_json_with_the_format_marker(tmp_path):
 
 
 def test_unknown_keys_survive_a_round_trip_at_the_top_and_inside_sections(tmp_path):
-    source = DATA / "projects" / "with-unknown-keys.kproj"
+    source = DATA / "projects" / "with-unknown-keys.klingproj"
     project = load_project(source)
-    out = tmp_path / "out.kproj"
+    out = tmp_path / "out.klingproj"
     save_project(project, out)
     original, written = json.loads(source.read_text("utf-8")), json.loads(out.read_text("utf-8"))
     assert written == original
@@ -240,7 +240,7 @@ def _readme_rows() -> list[tuple[str, str]]:
 
 BROKEN = _readme_rows()
 UNOPENABLE = [
-    (name, fragment) for name, fragment in BROKEN if not name.endswith(".kproj") or "binary" in name
+    (name, fragment) for name, fragment in BROKEN if not name.endswith(".klingproj") or "binary" in name
 ]
 
 
@@ -261,7 +261,7 @@ def test_the_broken_folder_and_its_readme_agree():
         "malformed.json",
         "not-an-object.json",
         "wrong-types.json",
-        "binary.kproj",
+        "binary.klingproj",
         "empty.json",
         "wrong-format.json",
         "future-version.json",
@@ -273,7 +273,7 @@ def test_the_broken_folder_and_its_readme_agree():
 
 
 def test_a_file_over_10_mb_is_refused_without_parsing(tmp_path):
-    path = tmp_path / "huge.kproj"
+    path = tmp_path / "huge.klingproj"
     with path.open("wb") as handle:
         handle.write(b'{"format": "kling-studio-project", "version": 1, "name": "')
         handle.write(b"x" * MAX_PROJECT_BYTES)
@@ -284,7 +284,7 @@ def test_a_file_over_10_mb_is_refused_without_parsing(tmp_path):
 
 def test_missing_file_and_folder_are_user_errors(tmp_path):
     with pytest.raises(ProjectFileError, match="There is no file"):
-        load_project(tmp_path / "nope.kproj")
+        load_project(tmp_path / "nope.klingproj")
     with pytest.raises(ProjectFileError, match="is a folder"):
         load_project(tmp_path)
 
@@ -298,27 +298,27 @@ def test_a_utf8_byte_order_mark_is_accepted():
 
 
 def test_save_replaces_the_file_and_leaves_no_temporary_files(tmp_path):
-    path = tmp_path / "p.kproj"
+    path = tmp_path / "p.klingproj"
     save_project(Project(name="one"), path)
     save_project(Project(name="two"), path)
     assert load_project(path).name == "two"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.kproj"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.klingproj"]
 
 
 def test_a_failed_save_leaves_the_old_file_whole(tmp_path):
-    path = tmp_path / "p.kproj"
+    path = tmp_path / "p.klingproj"
     save_project(Project(name="good"), path)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     bad = Project(name="bad", extra={"unsaveable": object()})
     with pytest.raises(ProjectFileError, match="Cannot save"):
         save_project(bad, path)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.kproj"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.klingproj"]
 
 
 def test_save_into_a_missing_folder_is_a_user_error(tmp_path):
     with pytest.raises(ProjectFileError, match="Cannot save"):
-        save_project(Project(), tmp_path / "missing" / "p.kproj")
+        save_project(Project(), tmp_path / "missing" / "p.klingproj")
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores file permissions")
@@ -328,13 +328,13 @@ def test_save_into_a_read_only_folder_is_a_user_error(tmp_path):
     folder.chmod(0o500)
     try:
         with pytest.raises(ProjectFileError, match="Cannot save"):
-            save_project(Project(), folder / "p.kproj")
+            save_project(Project(), folder / "p.klingproj")
     finally:
         folder.chmod(0o700)
 
 
 def test_save_keeps_the_files_permissions(tmp_path):
-    path = tmp_path / "p.kproj"
+    path = tmp_path / "p.klingproj"
     save_project(Project(), path)
     path.chmod(0o640)
     save_project(Project(name="again"), path)
@@ -342,9 +342,9 @@ def test_save_keeps_the_files_permissions(tmp_path):
 
 
 def test_save_through_a_symlink_keeps_the_link(tmp_path):
-    target = tmp_path / "real.kproj"
+    target = tmp_path / "real.klingproj"
     save_project(Project(name="one"), target)
-    link = tmp_path / "link.kproj"
+    link = tmp_path / "link.klingproj"
     link.symlink_to(target)
     save_project(Project(name="two"), link)
     assert link.is_symlink()
@@ -365,28 +365,28 @@ save_project(Project(name="new"), sys.argv[1])
 
 
 def test_a_crash_before_the_rename_leaves_the_old_file_whole(tmp_path):
-    path = tmp_path / "p.kproj"
+    path = tmp_path / "p.klingproj"
     save_project(Project(name="old"), path)
     before = path.read_bytes()
     result = subprocess.run([sys.executable, "-c", CRASH_BEFORE_RENAME, str(path)], check=False, timeout=60)
     assert result.returncode == 9
     assert path.read_bytes() == before
     assert load_project(path).name == "old"
-    [leftover] = [p for p in tmp_path.iterdir() if p.name != "p.kproj"]
-    assert leftover.name.startswith(".p.kproj.") and leftover.name.endswith(".tmp")
+    [leftover] = [p for p in tmp_path.iterdir() if p.name != "p.klingproj"]
+    assert leftover.name.startswith(".p.klingproj.") and leftover.name.endswith(".tmp")
     assert json.loads(leftover.read_bytes())["name"] == "new"  # fully written and synced before the rename
 
 
 # ---- nothing but ProjectFileError, whatever the bytes ---------------------------------------------------
 
-VALID_BYTES = (DATA / "projects" / "harbour-3-shots-4k.kproj").read_bytes()
+VALID_BYTES = (DATA / "projects" / "harbour-3-shots-4k.klingproj").read_bytes()
 
 
 def _opens_or_says_why(raw: bytes) -> None:
     try:
-        project_from_json_bytes(raw, origin="fuzz.kproj")
+        project_from_json_bytes(raw, origin="fuzz.klingproj")
     except ProjectFileError as exc:
-        assert str(exc).startswith("fuzz.kproj")
+        assert str(exc).startswith("fuzz.klingproj")
 
 
 @settings(max_examples=300, deadline=None)
@@ -417,7 +417,7 @@ def test_any_value_in_any_field_opens_or_names_the_field(section, value, key):
     else:
         data[section][key] = value
     try:
-        project_from_dict(data, origin="fuzz.kproj")
+        project_from_dict(data, origin="fuzz.klingproj")
     except ProjectFileError as exc:
         assert exc.field_path and exc.field_path.split(".")[0] == section
         assert exc.field_path in str(exc)

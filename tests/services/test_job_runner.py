@@ -149,7 +149,7 @@ def test_twenty_concurrent_submits_against_a_budget_for_five_accept_exactly_five
             )
             return kit, results
 
-    kit, results = _run(scenario())
+    _kit, results = _run(scenario())
     accepted = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, BudgetExceededError)]
     assert len(accepted) == 5

@@ -35,7 +35,7 @@ def test_an_edit_makes_the_document_dirty_and_saving_makes_it_clean(document, tm
 
     assert not document.is_dirty
     assert changes == [True, False]
-    saved = tmp_path / "spot.kproj"
+    saved = tmp_path / "spot.klingproj"
     assert document.path == saved
     assert load_project(saved).brief.get("scene") == "a neon alley at night"
     assert document.display_name == "spot"
@@ -43,7 +43,7 @@ def test_an_edit_makes_the_document_dirty_and_saving_makes_it_clean(document, tm
 
 def test_undoing_back_to_the_saved_state_is_clean_again(document, tmp_path):
     editor = ProjectEditor(document.project, document.undo_stack)
-    document.save_as(tmp_path / "a.kproj")
+    document.save_as(tmp_path / "a.klingproj")
     editor.set_setting("tier", "4k")
     assert document.is_dirty
     document.undo_stack.undo()
@@ -53,7 +53,7 @@ def test_undoing_back_to_the_saved_state_is_clean_again(document, tmp_path):
 def test_opening_replaces_the_project_and_clears_undo(document, tmp_path):
     other = Project(name="Other")
     other.brief.set("subject", "a red kite")
-    path = tmp_path / "other.kproj"
+    path = tmp_path / "other.klingproj"
     save_project(other, path)
     replaced: list[Project] = []
     document.project_replaced.connect(replaced.append)
@@ -78,7 +78,7 @@ def test_opening_replaces_the_project_and_clears_undo(document, tmp_path):
     ids=["truncated", "binary", "empty"],
 )
 def test_a_broken_file_raises_its_reason_and_is_left_untouched(document, tmp_path, content):
-    broken = tmp_path / "broken.kproj"
+    broken = tmp_path / "broken.klingproj"
     broken.write_bytes(content)
     before = _sha256(broken)
     document.project.brief.set("scene", "kept")
@@ -86,7 +86,7 @@ def test_a_broken_file_raises_its_reason_and_is_left_untouched(document, tmp_pat
     with pytest.raises(ProjectFileError) as caught:
         document.open(broken)
 
-    assert "broken.kproj" in str(caught.value)
+    assert "broken.klingproj" in str(caught.value)
     assert _sha256(broken) == before
     assert document.project.brief.get("scene") == "kept"
     assert document.path is None
@@ -96,7 +96,7 @@ def test_recent_files_are_newest_first_and_forget_missing_files(tmp_path):
     recent = RecentFiles(tmp_path / "recent.json", limit=2)
     paths = []
     for name in ("a", "b", "c"):
-        path = tmp_path / f"{name}.kproj"
+        path = tmp_path / f"{name}.klingproj"
         save_project(Project(name=name), path)
         paths.append(path)
         recent.add(path)
@@ -107,5 +107,5 @@ def test_recent_files_are_newest_first_and_forget_missing_files(tmp_path):
 
 def test_window_title_names_the_file(document, tmp_path):
     assert document.window_title() == "Untitled[*] — Kling Studio"
-    document.save_as(tmp_path / "Launch teaser.kproj")
+    document.save_as(tmp_path / "Launch teaser.klingproj")
     assert document.window_title() == "Launch teaser[*] — Kling Studio"

@@ -56,7 +56,7 @@ def make_window(qtbot, tmp_path):
 
 
 def _saved(project: Project, folder: Path) -> Path:
-    path = folder / f"{project.name}.kproj"
+    path = folder / f"{project.name}.klingproj"
     save_project(project, path)
     return path
 
@@ -136,7 +136,7 @@ def test_a_timeline_drag_shows_the_exact_new_price_and_one_undo_restores_it(qtbo
 
 def test_opening_a_broken_project_shows_the_reason_and_leaves_the_file_alone(qtbot, make_window, tmp_path):
     window = make_window(lighthouse(4, 3, 5))
-    broken = tmp_path / "broken.kproj"
+    broken = tmp_path / "broken.klingproj"
     data = json.dumps({"format": "kling-studio-project", "version": 1, "storyboard": {"shots": "three"}})
     broken.write_bytes(data.encode()[:-7])  # cut off mid-file
     before = hashlib.sha256(broken.read_bytes()).hexdigest()
@@ -145,7 +145,7 @@ def test_opening_a_broken_project_shows_the_reason_and_leaves_the_file_alone(qtb
 
     box = window.message_box
     assert box is not None and box.isVisible()
-    assert "broken.kproj" in box.text()
+    assert "broken.klingproj" in box.text()
     assert window.document.project.name == "Lighthouse"  # the open project is untouched
     assert hashlib.sha256(broken.read_bytes()).hexdigest() == before
 

@@ -59,7 +59,7 @@ def test_saving_removes_the_recovery_copy(qtbot, tmp_path):
     ProjectEditor(document.project, document.undo_stack).set_brief_field("scene", "dunes")
     document.write_recovery()
     assert document.recovery_path.exists()
-    document.save_as(tmp_path / "dunes.kproj")
+    document.save_as(tmp_path / "dunes.klingproj")
     assert not document.recovery_path.exists()
     document.close()
 
