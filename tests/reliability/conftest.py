@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fuzz_profile import FUZZ_PROFILE
 from hypothesis import HealthCheck, settings
 from reliability_figures import FIGURES_KEY, Figures
 
@@ -25,7 +26,6 @@ from kling_studio.services.simulator import FaultPlan, SimulatorConfig, Simulato
 
 DEFAULT_TRIALS = 50
 DEFAULT_FUZZ_EXAMPLES = 1000
-FUZZ_PROFILE = "kling-fuzz"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

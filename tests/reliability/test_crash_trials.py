@@ -184,7 +184,7 @@ def test_crash_trials_lose_no_result_send_no_second_post_and_leave_no_partial_fi
 ):
     # Slow enough that kills land while queued, running and downloading; some downloads trickle (slow-loris).
     sim = make_simulator(speed=20, concurrency=8, faults=f"slow@download:0.3,seed={BASE_SEED}")
-    project = write_project(tmp_path / "crash-trial.kproj")
+    project = write_project(tmp_path / "crash-trial.klingproj")
     started = time.monotonic()
     with ThreadPoolExecutor(WORKERS) as pool:
         trials = list(
