@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QSize, Qt
 from PySide6.QtGui import QDropEvent, QUndoStack
 from PySide6.QtWidgets import QPlainTextEdit
 from references_helpers import bad_images_module, image_bytes
@@ -70,11 +70,12 @@ def test_thumbnails_arrive_off_the_ui_thread_and_are_announced(qtbot, library, t
     model = ReferenceLibraryModel(thumbnails)
     model.set_items(library.items())
     first = model.data(model.index(0), Qt.ItemDataRole.DecorationRole)  # a placeholder: loading started
-    assert first.size().width() == 132
+    assert first.availableSizes()[0].width() == 132
+    assert thumbnails.pixmap(model.item_at(0).sha256) is None
     with qtbot.waitSignal(model.dataChanged, timeout=5000):
         pass
     loaded = model.data(model.index(0), Qt.ItemDataRole.DecorationRole)
-    assert (loaded.width(), loaded.height()) == (256, 144)
+    assert loaded.availableSizes()[0] == QSize(256, 144)
     assert thumbnails.loads == 1
 
 
@@ -112,9 +113,7 @@ def test_a_refused_image_shows_its_reason_and_the_fix_imports_a_corrected_copy(
     assert "too wide" in refused.args[0] and "0.40 to 2.50" in refused.args[0]
     assert panel.banner.isVisible()
     assert "banner.jpg cannot be used" in panel.banner_label.text()
-    fix_buttons = [
-        b for b in panel.banner.findChildren(type(panel.dismiss_button)) if b.objectName() == "fixButton"
-    ]
+    fix_buttons = [b for b in panel.banner.findChildren(type(panel.dismiss_button)) if b.objectName() == "fixButton"]
     assert [b.text() for b in fix_buttons] == ["Crop to 2.50:1"]
     with qtbot.waitSignal(panel.imported, timeout=10000):
         fix_buttons[0].click()
@@ -124,9 +123,7 @@ def test_a_refused_image_shows_its_reason_and_the_fix_imports_a_corrected_copy(
     assert not panel.banner.isVisible()
 
 
-def test_every_bad_image_is_refused_in_the_panel_without_an_exception(
-    qtbot, tmp_path, library, thumbnails, work
-):
+def test_every_bad_image_is_refused_in_the_panel_without_an_exception(qtbot, tmp_path, library, thumbnails, work):
     make = bad_images_module()
     folder = tmp_path / "bad"
     expected = make.write_bad_images(folder)

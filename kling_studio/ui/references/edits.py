@@ -89,9 +89,7 @@ class ReferencesEditor:
 
     def remove_element_reference(self, index: int, position: int) -> None:
         """Remove one reference view of an element."""
-        self._edit(
-            "Remove reference image", lambda: self.references.remove_element_reference(index, position)
-        )
+        self._edit("Remove reference image", lambda: self.references.remove_element_reference(index, position))
 
     def relink(self, old_sha256: str, new: Reference) -> None:
         """Point every use of a missing image at a library image."""

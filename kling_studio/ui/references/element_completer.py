@@ -46,8 +46,7 @@ class ElementCompleter(QObject):
     def entries(self) -> list[tuple[str, str]]:
         """What the popup offers: (mention, label), e.g. ``("@Element1", "@Element1 — Hero bottle")``."""
         return [
-            (self.model.item(row).data(TokenRole), self.model.item(row).text())
-            for row in range(self.model.rowCount())
+            (self.model.item(row).data(TokenRole), self.model.item(row).text()) for row in range(self.model.rowCount())
         ]
 
     def detach(self) -> None:
@@ -101,11 +100,7 @@ class ElementCompleter(QObject):
             self.model.appendRow(item)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            watched is self._editor
-            and event.type() == QEvent.Type.KeyPress
-            and self.completer.popup().isVisible()
-        ):
+        if watched is self._editor and event.type() == QEvent.Type.KeyPress and self.completer.popup().isVisible():
             key = event.key() if isinstance(event, QKeyEvent) else None
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):
                 index = self.completer.popup().currentIndex()
@@ -125,8 +120,6 @@ class ElementCompleter(QObject):
         return super().eventFilter(watched, event)
 
 
-def attach_element_completer(
-    editor: QPlainTextEdit | QTextEdit, references: ProjectReferences
-) -> ElementCompleter:
+def attach_element_completer(editor: QPlainTextEdit | QTextEdit, references: ProjectReferences) -> ElementCompleter:
     """Give a prompt editor ``@Element`` completion from ``references``; keep the result to detach later."""
     return ElementCompleter(editor, references)

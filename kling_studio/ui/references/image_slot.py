@@ -52,11 +52,13 @@ class ImageSlot(QFrame):
         self.name_label = QLabel(self)
         self.name_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.name_label.setFixedWidth(size.width())
-        self.name_label.setObjectName("muted")
+        self.name_label.setProperty("role", "muted")
         self.clear_button = QToolButton(self)
         self.clear_button.setText("×")
         self.clear_button.setToolTip(f"Remove the {caption.lower()}")
         self.clear_button.setAutoRaise(True)
+        self.clear_button.setObjectName("slotClear")
+        self.clear_button.setFixedSize(20, 20)
         self.clear_button.clicked.connect(self.cleared.emit)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -79,7 +81,7 @@ class ImageSlot(QFrame):
         self.style().unpolish(self)
         self.style().polish(self)
         self.clear_button.setVisible(ref is not None)
-        self.clear_button.move(self._size.width() - 18, 2)
+        self.clear_button.move(self._size.width() - 14, 6)
         if ref is None:
             self.picture.setPixmap(_nothing())
             self.picture.setText(f"{self._caption}\ndrop an image")
@@ -91,8 +93,7 @@ class ImageSlot(QFrame):
             self.picture.setText("Missing")
             self.name_label.setText(_elide(ref.label))
             self.setToolTip(
-                f"{ref.label} ({ref.sha256[:12]}) is not in the library. "
-                "Drop a library image here to relink it."
+                f"{ref.label} ({ref.sha256[:12]}) is not in the library. Drop a library image here to relink it."
             )
             return
         pixmap = self._thumbnails.pixmap(ref.sha256)

@@ -13,7 +13,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap
 
 from kling_studio.services.reference_library import LibraryItem
 from kling_studio.ui.references.mime import MIME_TYPE, references_to_mime
@@ -42,8 +42,10 @@ class ReferenceLibraryModel(QAbstractListModel):
         self._rows: list[LibraryItem] = []
         self._row_of: dict[str, int] = {}
         self._filter = ""
-        self._placeholder = QPixmap(ICON_SIZE)
-        self._placeholder.fill(QColor(128, 128, 128, 40))
+        placeholder = QPixmap(ICON_SIZE)
+        placeholder.fill(QColor(128, 128, 128, 40))
+        self._placeholder = QIcon(placeholder)
+        self._icons: dict[str, QIcon] = {}  # the view scales icons to its icon size; pixmaps it would crop
         thumbnails.thumbnail_ready.connect(self._on_thumbnails_ready)
 
     # ---- content ------------------------------------------------------------------------------------
@@ -97,7 +99,7 @@ class ReferenceLibraryModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return item.name
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._thumbnails.pixmap(item.sha256) or self._placeholder
+            return self._icon(item.sha256)
         if role == Qt.ItemDataRole.ToolTipRole:
             tags = " ".join(f"#{t}" for t in item.tags)
             size = f"{item.width}×{item.height} {item.format.upper()}, {item.size_bytes / 1e6:.1f} MB"
@@ -134,7 +136,20 @@ class ReferenceLibraryModel(QAbstractListModel):
     def supportedDragActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
+    def _icon(self, sha256: str) -> QIcon:
+        icon = self._icons.get(sha256)
+        if icon is not None:
+            return icon
+        pixmap = self._thumbnails.pixmap(sha256)
+        if pixmap is None:
+            return self._placeholder
+        if len(self._icons) > 2000:
+            self._icons.clear()
+        icon = self._icons[sha256] = QIcon(pixmap)
+        return icon
+
     def _on_thumbnails_ready(self, sha256: str) -> None:
+        self._icons.pop(sha256, None)
         row = self._row_of.get(sha256, -1)
         if row >= 0:
             index = self.index(row)

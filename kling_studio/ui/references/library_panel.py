@@ -42,6 +42,7 @@ from kling_studio.services.images import ImageCheck, ImageRejectedError
 from kling_studio.services.reference_library import ImportResult, LibraryItem, ReferenceLibrary
 from kling_studio.ui.references.background import BackgroundWork
 from kling_studio.ui.references.library_model import ICON_SIZE, ReferenceLibraryModel
+from kling_studio.ui.references.style import apply_references_style
 from kling_studio.ui.references.thumbnails import ThumbnailCache
 
 IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.gif *.bmp);;All files (*)"
@@ -93,7 +94,7 @@ class ReferenceLibraryPanel(QWidget):
         title = QLabel("Reference library", self)
         title.setObjectName("sectionTitle")
         self.count_label = QLabel("", self)
-        self.count_label.setObjectName("muted")
+        self.count_label.setProperty("role", "muted")
         self.search_edit = QLineEdit(self)
         self.search_edit.setPlaceholderText("Search names or #tags")
         self.search_edit.setClearButtonEnabled(True)
@@ -138,7 +139,7 @@ class ReferenceLibraryPanel(QWidget):
         self.view.customContextMenuRequested.connect(self._on_view_context_menu_requested)
 
         self.empty_label = QLabel("Drop images here, paste one, or use Import…", self)
-        self.empty_label.setObjectName("muted")
+        self.empty_label.setProperty("role", "muted")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
         header = QHBoxLayout()
@@ -159,6 +160,7 @@ class ReferenceLibraryPanel(QWidget):
         paste.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         paste.activated.connect(self.paste)
         self.refresh()
+        apply_references_style(self)
 
     # ---- public actions -----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from kling_studio.core.references import (
 from kling_studio.services.reference_library import ReferenceLibrary
 from kling_studio.ui.references.edits import ReferencesEditor
 from kling_studio.ui.references.image_slot import ImageSlot
+from kling_studio.ui.references.style import apply_references_style
 from kling_studio.ui.references.thumbnails import ThumbnailCache
 
 _KLING_RATIOS = (("16:9", 16 / 9), ("9:16", 9 / 16), ("1:1", 1.0))
@@ -65,27 +66,17 @@ class ElementRow(QFrame):
         self.remove_button.setAutoRaise(True)
         self.remove_button.clicked.connect(lambda: self._guard(lambda: editor.remove_element(self.index)))
         self.status_label = QLabel(self)
-        self.status_label.setObjectName("muted")
+        self.status_label.setProperty("role", "muted")
         self.frontal_slot = ImageSlot("Frontal", library, thumbnails, self)
-        self.frontal_slot.dropped.connect(
-            lambda ref: self._guard(lambda: editor.set_element_frontal(self.index, ref))
-        )
-        self.frontal_slot.cleared.connect(
-            lambda: self._guard(lambda: editor.set_element_frontal(self.index, None))
-        )
-        self.frontal_slot.relink_requested.connect(
-            lambda old, new: self._guard(lambda: editor.relink(old, new))
-        )
+        self.frontal_slot.dropped.connect(lambda ref: self._guard(lambda: editor.set_element_frontal(self.index, ref)))
+        self.frontal_slot.cleared.connect(lambda: self._guard(lambda: editor.set_element_frontal(self.index, None)))
+        self.frontal_slot.relink_requested.connect(lambda old, new: self._guard(lambda: editor.relink(old, new)))
         self.reference_slots: list[ImageSlot] = []
         for position in range(MAX_ELEMENT_REFERENCES):
             slot = ImageSlot(f"View {position + 1}", library, thumbnails, self)
-            slot.dropped.connect(
-                lambda ref: self._guard(lambda: editor.add_element_reference(self.index, ref))
-            )
+            slot.dropped.connect(lambda ref: self._guard(lambda: editor.add_element_reference(self.index, ref)))
             slot.cleared.connect(
-                lambda position=position: self._guard(
-                    lambda: editor.remove_element_reference(self.index, position)
-                )
+                lambda position=position: self._guard(lambda: editor.remove_element_reference(self.index, position))
             )
             slot.relink_requested.connect(lambda old, new: self._guard(lambda: editor.relink(old, new)))
             self.reference_slots.append(slot)
@@ -176,16 +167,14 @@ class ShotReferencesEditor(QWidget):
         self.mode_label.setWordWrap(True)
         self.mode_label.setObjectName("modeNote")
         self.error_label = QLabel(self)
-        self.error_label.setObjectName("errorText")
+        self.error_label.setProperty("role", "error")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
 
         elements_title = QLabel("Elements", self)
         elements_title.setObjectName("sectionTitle")
-        elements_hint = QLabel(
-            "Keep a product or character consistent: mention it as @Element1… in prompts.", self
-        )
-        elements_hint.setObjectName("muted")
+        elements_hint = QLabel("Keep a product or character consistent: mention it as @Element1… in prompts.", self)
+        elements_hint.setProperty("role", "muted")
         elements_hint.setWordWrap(True)
         self.add_element_button = QPushButton("Add element", self)
         self.add_element_button.clicked.connect(self._on_add_element_button_clicked)
@@ -196,7 +185,7 @@ class ShotReferencesEditor(QWidget):
         frames = QHBoxLayout()
         frames.addWidget(self.start_slot)
         arrow = QLabel("→", self)
-        arrow.setObjectName("muted")
+        arrow.setProperty("role", "muted")
         frames.addWidget(arrow)
         frames.addWidget(self.end_slot)
         frames.addStretch(1)
@@ -219,6 +208,7 @@ class ShotReferencesEditor(QWidget):
 
         references.changed.connect(self._on_references_changed)
         self._render_frames()
+        apply_references_style(self)
         self._render_elements()
 
     def use_reference(self, role: str, reference: Reference) -> None:
@@ -260,10 +250,7 @@ class ShotReferencesEditor(QWidget):
         else:
             item = self._library.get(start.sha256)
             if item is None:
-                note = (
-                    "Image to video. The start image is missing from the library: "
-                    "drop an image on it to relink."
-                )
+                note = "Image to video. The start image is missing from the library: drop an image on it to relink."
             else:
                 nearest = min(_KLING_RATIOS, key=lambda r: abs(r[1] - item.aspect))[0]
                 note = (
@@ -280,9 +267,7 @@ class ShotReferencesEditor(QWidget):
             self._rows_layout.removeWidget(row)
             row.deleteLater()
         while len(self.rows) < len(elements):
-            row = ElementRow(
-                len(self.rows), self._editor, self._library, self._thumbnails, self._show_error, self
-            )
+            row = ElementRow(len(self.rows), self._editor, self._library, self._thumbnails, self._show_error, self)
             self.rows.append(row)
             self._rows_layout.addWidget(row)
         for index, (row, element) in enumerate(zip(self.rows, elements, strict=True)):
