@@ -345,6 +345,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------------------
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are separate writes: with Nagle's algorithm on, the client's delayed ACK holds
+        # every small answer on a kept-alive connection for 40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("simulator: " + format, *args)
 
