@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self._message: QMessageBox | None = None
         self._key_dialog: KeyDialog | None = None
         self.pending_recovery_dialog: RecoveryDialog | None = None
+        self.welcome_dialog: QWidget | None = None
         self._unsubscribe_runner = None
 
         self.setObjectName("mainWindow")

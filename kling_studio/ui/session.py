@@ -44,6 +44,7 @@ class StudioSession:
         self._show_welcome = show_welcome
         self._tasks: set[asyncio.Task[object]] = set()
         self.services = None
+        self._welcome_pending = False
 
     def own(self, coro) -> asyncio.Task[object]:
         """Start ``coro`` as a task this session cancels on close."""
@@ -63,7 +64,7 @@ class StudioSession:
             window.offer_recovery(recoveries[0])
         elif self._show_welcome and not settings.value("welcomed", False, type=bool):
             settings.setValue("welcomed", True)
-            show_welcome(window)
+            self._welcome_pending = True  # shown once the services say whether a key is set
         if self._on_shown is not None:
             hook = self._on_shown
             QTimer.singleShot(0, lambda: hook(window))
@@ -85,6 +86,10 @@ class StudioSession:
             log.exception("the services did not open")
             window.show_message("The job queue could not start", f"{exc}\nGenerate is unavailable.")
             return
+        finally:
+            if self._welcome_pending:
+                self._welcome_pending = False
+                QTimer.singleShot(0, lambda: show_welcome(window))
         self.services = services
         window.set_services(services)
         window.generate_action.submitted.connect(lambda _job: self.own(self._refresh_spend()))
