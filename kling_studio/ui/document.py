@@ -340,7 +340,8 @@ class ProjectDocument(QObject):
             self._discard_own_recovery()
 
     def _on_undo_stack_index_changed(self, _index: int) -> None:
-        if self.is_dirty:
+        # Not restarted by every keystroke: steady typing must not postpone the copy forever.
+        if self.is_dirty and not self._recovery_timer.isActive():
             self._recovery_timer.start()
 
     def _on_recovery_timer_timeout(self) -> None:

@@ -119,3 +119,29 @@ def test_killing_the_app_with_unsaved_edits_offers_the_project_at_the_next_start
     assert second.returncode == 0, second.stderr
     offer = [ln for ln in second.stdout.splitlines() if ln.startswith("OFFER")]
     assert offer and "Restore" in offer[0] and "closed unexpectedly" in offer[0], second.stdout
+
+
+def test_steady_typing_does_not_postpone_the_recovery_copy(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    document = _document(tmp_path)
+    document._recovery_timer.setInterval(300)
+    editor = ProjectEditor(document.project, document.undo_stack)
+    sentence = "a storm rolls in over the bay"
+    typed = iter(sentence)
+    text = [""]
+
+    def type_one():
+        ch = next(typed, None)
+        if ch is not None:
+            text[0] += ch
+            editor.set_brief_field("scene", text[0])
+            QTimer.singleShot(100, type_one)  # faster than the recovery delay
+
+    type_one()
+    with qtbot.waitSignal(document.recovery_written, timeout=2000):
+        pass
+    written = load_project(document.recovery_path).brief.get("scene")
+    assert written and sentence.startswith(written)
+    assert len(written) < len(sentence), "the copy was written while the typing went on"
+    document.close()
