@@ -31,6 +31,7 @@ from kling_studio.core.limits import (
     ShotType,
     Tier,
 )
+from kling_studio.core.references import MAX_ELEMENT_REFERENCES, MIN_ELEMENT_REFERENCES
 
 if TYPE_CHECKING:
     from kling_studio.core.project import Project
@@ -105,6 +106,7 @@ def validate(project: Project, *, element_count: int | None = None) -> list[Prob
     settings = project.settings.values
     audio_on = settings.generate_audio is True
     found += _check_settings(settings)
+    found += _check_references(getattr(getattr(project, "references", None), "state", None))
 
     board = project.storyboard.state
     if not _is_member(board.mode, Mode):
@@ -168,6 +170,52 @@ def _lint_single_prompt(project: Project, prompt: str, element_count: int, audio
 
 
 # ---- errors: fal's schema ------------------------------------------------------------------------------
+
+
+def _check_references(state: Any) -> list[Problem]:
+    """Image-to-video's rules: end frames and elements need a start frame; each element needs a frontal
+    image and 1–3 reference images."""
+    if state is None:
+        return []
+    found: list[Problem] = []
+    if state.start_frame is None and state.end_frame is not None:
+        found.append(
+            Problem(
+                "references.end_frame",
+                "An end frame needs a start frame: fal takes end frames only on image-to-video.",
+                "Set a start frame, or remove the end frame.",
+            )
+        )
+    if state.start_frame is None and state.elements:
+        found.append(
+            Problem(
+                "references.elements",
+                "Elements need a start frame: fal takes them only on image-to-video.",
+                "Set a start frame, or remove the elements.",
+            )
+        )
+    for index, element in enumerate(state.elements):
+        label = f"Element {index + 1} ({element.name})" if element.name else f"Element {index + 1}"
+        if element.frontal is None:
+            found.append(
+                Problem(
+                    f"references.elements[{index}].frontal",
+                    f"{label} has no frontal image.",
+                    "Drop an image of the subject facing the camera on it, or remove the element.",
+                )
+            )
+        count = len(element.references)
+        if not MIN_ELEMENT_REFERENCES <= count <= MAX_ELEMENT_REFERENCES:
+            have = "none" if count == 0 else str(count)
+            found.append(
+                Problem(
+                    f"references.elements[{index}].references",
+                    f"{label} has {have} reference images; fal needs {MIN_ELEMENT_REFERENCES} to "
+                    f"{MAX_ELEMENT_REFERENCES}.",
+                    "Add other views of the same subject." if count == 0 else "Remove the extra views.",
+                )
+            )
+    return found
 
 
 def _check_settings(settings: Any) -> list[Problem]:

@@ -210,3 +210,46 @@ def test_the_estimate_follows_the_image_to_video_endpoint():
     priced = estimate(i2v_project(), "4k", catalog=PriceCatalog.bundled())
     assert priced.model_id == "fal-ai/kling-video/v3/4k/image-to-video"
     assert priced.total == Decimal("2.10")
+
+
+# ---- validation ---------------------------------------------------------------------------------------
+
+
+def paths_of(project) -> list[str]:
+    from kling_studio.core.validation import errors, validate
+
+    return [p.field_path for p in errors(validate(project))]
+
+
+def test_end_frames_and_elements_need_a_start_frame():
+    project = i2v_project()
+    assert paths_of(project) == []
+    project.references.set_end_frame(ref("end"))
+    project.references.set_start_frame(None)
+    assert paths_of(project) == ["references.end_frame", "references.elements"]
+
+
+def test_an_incomplete_element_is_an_error_naming_it():
+    from kling_studio.core.validation import errors, validate
+
+    project = i2v_project()
+    project.references.add_element("Dog")
+    problems = errors(validate(project))
+    assert [p.field_path for p in problems] == [
+        "references.elements[2].frontal",
+        "references.elements[2].references",
+    ]
+    assert problems[0].message == "Element 3 (Dog) has no frontal image."
+    assert "fal needs 1 to 3" in problems[1].message
+
+
+def test_a_prompt_naming_a_missing_element_is_flagged():
+    from kling_studio.core.validation import validate, warnings
+
+    project = i2v_project()
+    project.prompt_follows_brief = False
+    project.storyboard.set_prompt("@Element3 waves at @Element1")
+    flagged = [p for p in warnings(validate(project)) if "@Element3" in p.message]
+    assert flagged and "2 elements" in flagged[0].message
+    project.references.add_element("Third", ref("third"), (ref("third side"),))
+    assert not [p for p in validate(project) if "@Element3" in p.message]
