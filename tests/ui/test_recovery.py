@@ -131,8 +131,10 @@ def test_steady_typing_does_not_postpone_the_recovery_copy(qtbot, tmp_path):
     typed = iter(sentence)
     text = [""]
 
+    stopped = [False]
+
     def type_one():
-        ch = next(typed, None)
+        ch = None if stopped[0] else next(typed, None)
         if ch is not None:
             text[0] += ch
             editor.set_brief_field("scene", text[0])
@@ -141,6 +143,7 @@ def test_steady_typing_does_not_postpone_the_recovery_copy(qtbot, tmp_path):
     type_one()
     with qtbot.waitSignal(document.recovery_written, timeout=2000):
         pass
+    stopped[0] = True
     written = load_project(document.recovery_path).brief.get("scene")
     assert written and sentence.startswith(written)
     assert len(written) < len(sentence), "the copy was written while the typing went on"
