@@ -96,9 +96,7 @@ class Element:
     @property
     def is_complete(self) -> bool:
         """True when fal would accept it: a frontal image and 1–3 references."""
-        return self.frontal is not None and (
-            MIN_ELEMENT_REFERENCES <= len(self.references) <= MAX_ELEMENT_REFERENCES
-        )
+        return self.frontal is not None and (MIN_ELEMENT_REFERENCES <= len(self.references) <= MAX_ELEMENT_REFERENCES)
 
 
 @dataclass(frozen=True)
@@ -191,9 +189,7 @@ class ProjectReferences:
         """Set or clear the end frame."""
         self._replace("end_frame", end_frame=reference)
 
-    def add_element(
-        self, name: str, frontal: Reference | None = None, references: tuple[Reference, ...] = ()
-    ) -> int:
+    def add_element(self, name: str, frontal: Reference | None = None, references: tuple[Reference, ...] = ()) -> int:
         """Append an element; returns its 0-based index (``@Element{index + 1}``).
 
         Raises:
@@ -345,3 +341,28 @@ def fill_reference_urls(arguments: dict[str, object], urls: dict[str, str]) -> d
         return value
 
     return fill(arguments)  # type: ignore[return-value]
+
+
+def provenance_entries(state: ReferencesState, urls: dict[str, str]) -> list[dict[str, object]]:
+    """The references a take used, for its provenance sidecar: each image once, with where it was used.
+
+    Example entry: ``{"sha256": "ab12…", "name": "Hero bottle", "url": "https://…/ab12.jpg",
+    "used_as": ["start_frame", "elements[0].reference_image_urls[1]"]}``.
+    """
+    entries: dict[str, dict[str, object]] = {}
+
+    def note(ref: Reference | None, role: str) -> None:
+        if ref is None:
+            return
+        entry = entries.setdefault(
+            ref.sha256, {"sha256": ref.sha256, "name": ref.name, "url": urls.get(ref.sha256), "used_as": []}
+        )
+        entry["used_as"].append(role)  # type: ignore[union-attr]
+
+    note(state.start_frame, "start_frame")
+    note(state.end_frame, "end_frame")
+    for index, element in enumerate(state.elements):
+        note(element.frontal, f"elements[{index}].frontal_image_url")
+        for position, ref in enumerate(element.references):
+            note(ref, f"elements[{index}].reference_image_urls[{position}]")
+    return list(entries.values())

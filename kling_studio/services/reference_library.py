@@ -284,6 +284,15 @@ class ReferenceLibrary:
             raise ReferenceMissingError(sha256, name or (item.name if item else ""))
         return item
 
+    def missing_references(self, references: Iterable[Reference]) -> list[Reference]:
+        """The references whose image is not in the library (to tell the user which, and offer a relink)."""
+        missing: list[Reference] = []
+        for ref in references:
+            item = self.get(ref.sha256)
+            if (item is None or not self.image_path(ref.sha256, item.format).is_file()) and ref not in missing:
+                missing.append(ref)
+        return missing
+
     def items(self) -> list[LibraryItem]:
         """Every item, newest first."""
         with self._lock:

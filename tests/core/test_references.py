@@ -253,3 +253,16 @@ def test_a_prompt_naming_a_missing_element_is_flagged():
     assert flagged and "2 elements" in flagged[0].message
     project.references.add_element("Third", ref("third"), (ref("third side"),))
     assert not [p for p in validate(project) if "@Element3" in p.message]
+
+
+def test_provenance_lists_each_image_once_with_its_uses_and_url():
+    from kling_studio.core.references import provenance_entries
+
+    state = i2v_project().references.state
+    urls = {r.sha256: f"https://cdn/{r.name}.jpg" for r in state.all_references()}
+    entries = provenance_entries(state, urls)
+    assert len(entries) == 5
+    side = next(e for e in entries if e["name"] == "hero side")
+    assert side["url"] == "https://cdn/hero side.jpg"
+    assert side["used_as"] == ["elements[0].reference_image_urls[0]", "elements[1].reference_image_urls[1]"]
+    assert entries[0]["used_as"] == ["start_frame"]

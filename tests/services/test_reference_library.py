@@ -136,8 +136,7 @@ def test_a_thousand_items_list_and_search_quickly(library):
     data = good_image(320, 320, "png")
     item = library.import_bytes(data, name="seed").item
     rows = [
-        (f"{i:064x}", f"Image {i}", "bulk", "png", 320, 320, 1, "", item.imported_at.isoformat())
-        for i in range(1000)
+        (f"{i:064x}", f"Image {i}", "bulk", "png", 320, 320, 1, "", item.imported_at.isoformat()) for i in range(1000)
     ]
     with library._lock:
         library._db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?)", rows)
@@ -145,3 +144,14 @@ def test_a_thousand_items_list_and_search_quickly(library):
     assert len(library.items()) == 1001
     assert len(library.search("image 99")) == 19  # 99, x99 (9), 990–998 (9)
     assert time.perf_counter() - started < 0.5
+
+
+def test_missing_references_names_the_ones_to_relink(library):
+    from kling_studio.core.references import ProjectReferences
+
+    kept, gone = (library.import_bytes(good_image(seed=i), name=n).item for i, n in enumerate(("kept", "gone")))
+    refs = ProjectReferences()
+    refs.set_start_frame(kept.reference)
+    refs.add_element("hero", gone.reference, (kept.reference,))
+    library.remove(gone.sha256)
+    assert library.missing_references(refs.state.all_references()) == [gone.reference]
