@@ -616,7 +616,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, job: Job) -> None:
         sim = self.server.sim
         assert sim.jobs is not None
-        fault = self._inject("stream")
+        fault = self._inject("stream", job.request_id)  # drop is once per key: per request, not per server
         with_logs = self._with_logs()
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
