@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from kling_studio.core.limits import Mode, Tier
 from kling_studio.core.project import Project
 from kling_studio.core.project_file import save_project
 from kling_studio.core.settings import Settings, SettingsValues
 from kling_studio.core.storyboard import Shot, Storyboard
+from kling_studio.services.simulator import FaultPlan, RequestRecord, SimulatorConfig, SimulatorServer
+from kling_studio.services.simulator.jobs import Job as SimJob
 
 HOLD_ENV = "KLING_STUDIO_HOLD_AT"
 CLI = (sys.executable, "-m", "kling_studio")
@@ -101,3 +106,67 @@ def scan_for(needle: bytes, folders: list[Path]) -> list[Path]:
             if path.is_file() and needle in path.read_bytes():
                 hits.append(path)
     return hits
+
+
+class SimulatorProcess:
+    """A simulator in its own process (like fal, it does not share the app's interpreter and GIL).
+
+    The request log, fault counts and the simulator's own record of each request are fetched over a pipe.
+    """
+
+    def __init__(self, **config: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_simulator, args=(config, child), daemon=True)
+        self._process.start()
+        self.url, self.work_dir = self._conn.recv()
+
+    def _ask(self, *command: Any) -> Any:
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def request_log(self) -> list[RequestRecord]:
+        """Every request the simulator answered so far."""
+        return self._ask("log")
+
+    def requests_for(self, request_id: str) -> list[RequestRecord]:
+        """Every request about one fal request id."""
+        return [r for r in self.request_log() if r.request_id == request_id]
+
+    def snapshot(self, request_id: str) -> SimJob | None:
+        """The simulator's record of a request (state, error, file size)."""
+        return self._ask("snapshot", request_id)
+
+    def fired(self) -> dict[str, int]:
+        """How often each fault rule fired."""
+        return self._ask("fired")
+
+    def stop(self) -> None:
+        """Stop the simulator and its process."""
+        if self._process.is_alive():
+            with contextlib.suppress(OSError, EOFError):
+                self._ask("stop")
+            self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve_simulator(config: dict[str, Any], conn: Any) -> None:
+    if isinstance(config.get("faults"), str):
+        config["faults"] = FaultPlan.parse(config["faults"])
+    sim = SimulatorServer(SimulatorConfig(**config)).start()
+    conn.send((sim.url, sim.work_dir))
+    try:
+        while True:
+            command, *args = conn.recv()
+            if command == "log":
+                conn.send(sim.request_log())
+            elif command == "snapshot":
+                conn.send(sim.jobs.snapshot(args[0]))
+            elif command == "fired":
+                conn.send(sim.faults.fired())
+            elif command == "stop":
+                conn.send(None)
+                return
+    finally:
+        sim.stop()
