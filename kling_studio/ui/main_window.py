@@ -347,8 +347,10 @@ class MainWindow(QMainWindow):
 
         menu_generate = self.menuBar().addMenu("&Generate")
         self.action_generate = self._action(
-            menu_generate, "&Generate", QKeySequence("Ctrl+Return"), self._on_cost_meter_generate_requested
+            menu_generate, "&Generate", QKeySequence("Ctrl+G"), self._on_cost_meter_generate_requested
         )
+        # Ctrl+G works everywhere; Ctrl+Return too, except where a text field or the timeline takes Return.
+        self.action_generate.setShortcuts([QKeySequence("Ctrl+G"), QKeySequence("Ctrl+Return")])
         self._action(menu_generate, "Confirm above…", None, self.ask_threshold)
         menu_generate.addSeparator()
         self.action_key = self._action(menu_generate, "fal &key…", None, self.show_key_dialog)

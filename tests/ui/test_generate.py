@@ -136,3 +136,42 @@ def test_generate_is_refused_with_the_reason_while_the_project_has_errors(qtbot,
     window.generate_action.failed.connect(failures.append)
     window.generate_action.request(window.document.project, window.live.report, None)
     assert failures and "Shot 2" in failures[0]
+
+
+def test_keyboard_only_three_shots_typed_resized_reordered_and_generated(qtbot, window):
+    """No mouse: Insert adds shots, F2 types, + resizes, Ctrl+Left reorders, Ctrl+G generates."""
+    window.document.new_project(Project(name="Doors", storyboard=Storyboard(mode=Mode.MULTI)))
+    window.set_threshold(None)
+    window.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    view = window.timeline.view
+    view.setFocus()
+
+    async def scenario():
+        services = await open_services()
+        try:
+            window.set_services(services)
+            for text in ("a red door opens", "a cat walks in", "the door slams"):
+                qtbot.keyClick(view, Qt.Key.Key_Insert)
+                qtbot.keyClick(view, Qt.Key.Key_F2)
+                qtbot.keyClicks(view.inline_editor, text)
+                qtbot.keyClick(view.inline_editor, Qt.Key.Key_Return)
+            qtbot.keyClick(view, Qt.Key.Key_Left)
+            qtbot.keyClick(view, Qt.Key.Key_Plus)
+            qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ControlModifier)
+            board = window.document.project.storyboard
+            assert [(s.prompt, s.duration) for s in board.shots] == [
+                ("a cat walks in", 4),
+                ("a red door opens", 3),
+                ("the door slams", 3),
+            ]
+            assert window.cost_meter.generate_button.text() == "Generate pro — $1.68"  # 10 s × $0.168
+            qtbot.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the job sent from the keyboard")
+            return window.jobs.jobs()[0]
+        finally:
+            window.detach_services()
+            await services.close()
+
+    job = run_on_qt_loop(scenario)
+    assert [s["prompt"] for s in job.input["multi_prompt"]] == ["a cat walks in", "a red door opens", "the door slams"]
