@@ -186,12 +186,18 @@ class CostMeter(QFrame):
             self.spend_label.setVisible(False)
             return
         parts = [f"today {format_usd(spend.today)}", f"this month {format_usd(spend.month)}"]
+        current = self._report.current
+        too_dear = (
+            spend.budget_left is not None and current is not None and current.total > spend.budget_left
+        )
         if spend.budget_left is not None:
             left = format_usd(max(spend.budget_left, Decimal(0)))
             parts.append("over budget" if spend.over_budget else f"budget left {left}")
         text = "Spent " + " · ".join(parts)
+        if too_dear and not spend.over_budget:
+            text += " — this clip would go over it"
         self.spend_label.setText(text)
-        self.spend_label.setProperty("overBudget", spend.over_budget)
+        self.spend_label.setProperty("overBudget", spend.over_budget or too_dear)
         self.spend_label.style().unpolish(self.spend_label)
         self.spend_label.style().polish(self.spend_label)
         self.spend_label.setVisible(True)

@@ -96,3 +96,10 @@ def test_says_nothing_is_charged_on_the_simulator(meter_for):
     assert meter.simulator_label.text() == "Simulator — nothing is charged"
     meter.set_simulated(False)
     assert not meter.simulator_label.isVisible()
+
+
+def test_a_clip_dearer_than_the_budget_left_is_flagged_red(meter_for):
+    meter = meter_for(_project(4, 3, 5, tier="4k"))  # $5.04
+    meter.set_spend(Spend(today=Decimal("1"), month=Decimal("45"), budget_left=Decimal("5.00")))
+    assert meter.spend_label.text().endswith("budget left $5.00 — this clip would go over it")
+    assert meter.spend_label.property("overBudget") is True
