@@ -35,6 +35,7 @@ from kling_studio.core.project_migrations import (
     looks_like_fal_input,
     migrate,
 )
+from kling_studio.core.references import Element, ProjectReferences, Reference, ReferencesState
 from kling_studio.core.settings import Settings, SettingsValues
 from kling_studio.core.storyboard import Shot, Storyboard, new_shot_id
 
@@ -57,6 +58,7 @@ PROJECT_SUFFIX = ".klingproj"
 _SECTIONS = ("brief", "storyboard", "settings")
 _STORYBOARD_KEYS = ("mode", "prompt", "duration", "shots")
 _SETTINGS_KEYS = ("tier", "aspect_ratio", "generate_audio", "negative_prompt", "cfg_scale", "shot_type")
+_REFERENCES_KEYS = ("start_frame", "end_frame", "elements")
 _MAX_DIGITS = 100  # a number longer than this is no duration or setting; refuse it before Python chokes
 
 
@@ -174,7 +176,13 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "settings": project.settings.values.to_dict(),
         "prompt_follows_brief": project.prompt_follows_brief,
     }
+    references = project.references.state
+    if not references.is_empty:
+        data["references"] = _references_to_dict(references)
     for key, value in copy.deepcopy(project.extra).items():
+        if key == "references" and isinstance(value, dict) and "references" in data:
+            data[key].update({k: v for k, v in value.items() if k not in data[key]})
+            continue
         if key in _SECTIONS and isinstance(value, dict):
             data[key].update({k: v for k, v in value.items() if k not in data[key]})
         elif key not in data:
@@ -202,6 +210,20 @@ def project_from_dict(
         except MigrationProblem as exc:
             raise ProjectFileError(f"{origin}: {exc}.", field_path=exc.field_path) from None
     return _Reader(origin, default_name).project(data)
+
+
+def _references_to_dict(state: ReferencesState) -> dict[str, Any]:
+    def ref(r: Reference | None) -> dict[str, Any] | None:
+        return None if r is None else {"sha256": r.sha256, "name": r.name, "tags": list(r.tags)}
+
+    return {
+        "start_frame": ref(state.start_frame),
+        "end_frame": ref(state.end_frame),
+        "elements": [
+            {"name": e.name, "frontal": ref(e.frontal), "references": [ref(r) for r in e.references]}
+            for e in state.elements
+        ],
+    }
 
 
 # ---- reading ---------------------------------------------------------------------------------------------
@@ -288,6 +310,13 @@ class _Reader:
         extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in ("format", "version", "name")}
         for key in (*_SECTIONS, "prompt_follows_brief"):
             extra.pop(key, None)
+        references = self.references(self.section(data, "references"))
+        unknown_refs = {
+            k: copy.deepcopy(v) for k, v in self.section(data, "references").items() if k not in _REFERENCES_KEYS
+        }
+        extra.pop("references", None)
+        if unknown_refs:
+            extra["references"] = unknown_refs
 
         name = self.text(data, "name", "name", self.default_name)
         brief_data = self.section(data, "brief")
@@ -311,9 +340,46 @@ class _Reader:
             brief=Brief(brief),
             storyboard=storyboard,
             settings=Settings(settings),
+            references=ProjectReferences(references),
             prompt_follows_brief=follows,
             extra=extra,
         )
+
+    def references(self, data: dict[str, Any]) -> ReferencesState:
+        """Start/end frames and elements; images by hash and the name they were picked under."""
+        start = self.reference(data.get("start_frame"), "references.start_frame")
+        end = self.reference(data.get("end_frame"), "references.end_frame")
+        elements_data = data.get("elements", [])
+        if not isinstance(elements_data, list):
+            raise self.fail("references.elements", "a list", elements_data)
+        elements = []
+        for index, item in enumerate(elements_data):
+            path = f"references.elements[{index}]"
+            if not isinstance(item, dict):
+                raise self.fail(path, "an object", item)
+            refs_data = item.get("references", [])
+            if not isinstance(refs_data, list):
+                raise self.fail(f"{path}.references", "a list", refs_data)
+            refs = tuple(
+                self.reference(ref, f"{path}.references[{i}]", required=True) for i, ref in enumerate(refs_data)
+            )
+            frontal = self.reference(item.get("frontal"), f"{path}.frontal")
+            elements.append(Element(self.text(item, "name", f"{path}.name", ""), frontal, refs))  # type: ignore[arg-type]
+        return ReferencesState(start, end, tuple(elements))
+
+    def reference(self, value: object, path: str, *, required: bool = False) -> Reference | None:
+        if value is None and not required:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(path, "an image reference (an object with a sha256)", value)
+        sha = value.get("sha256")
+        tags = value.get("tags", [])
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise self.fail(f"{path}.tags", "a list of words", tags)
+        try:
+            return Reference(sha, self.text(value, "name", f"{path}.name", ""), tuple(tags))  # type: ignore[arg-type]
+        except ValueError:
+            raise self.fail(f"{path}.sha256", "a sha256 hash (64 hex digits)", sha) from None
 
     def storyboard(self, data: dict[str, Any]) -> Storyboard:
         mode = self.choice(data, "mode", "storyboard.mode", Mode, Mode.SINGLE.value)

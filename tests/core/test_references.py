@@ -266,3 +266,57 @@ def test_provenance_lists_each_image_once_with_its_uses_and_url():
     assert side["url"] == "https://cdn/hero side.jpg"
     assert side["used_as"] == ["elements[0].reference_image_urls[0]", "elements[1].reference_image_urls[1]"]
     assert entries[0]["used_as"] == ["start_frame"]
+
+
+# ---- project files --------------------------------------------------------------------------------------
+
+
+def test_references_survive_a_project_file_round_trip_by_hash_and_name(tmp_path):
+    from kling_studio.core.project_file import load_project, project_to_dict, save_project
+
+    project = i2v_project()
+    project.references.set_end_frame(ref("end"))
+    path = tmp_path / "spot.klingproj"
+    save_project(project, path)
+    loaded = load_project(path)
+    assert loaded.references.state == project.references.state
+    saved = project_to_dict(project)["references"]
+    assert saved["start_frame"] == {"sha256": ref("start").sha256, "name": "start", "tags": []}
+    assert [e["name"] for e in saved["elements"]] == ["Hero", "Bottle"]
+
+
+def test_a_project_without_references_writes_no_references_key():
+    from kling_studio.core.project import Project
+    from kling_studio.core.project_file import project_to_dict
+
+    assert "references" not in project_to_dict(Project())
+
+
+def test_unknown_reference_keys_survive_a_round_trip():
+    from kling_studio.core.project_file import project_from_dict, project_to_dict
+
+    data = project_to_dict(i2v_project())
+    data["references"]["video_element"] = {"url": "https://example/clip.mp4"}
+    again = project_to_dict(project_from_dict(data))
+    assert again["references"]["video_element"] == {"url": "https://example/clip.mp4"}
+    assert again["references"]["start_frame"] == data["references"]["start_frame"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r.__setitem__("start_frame", {"sha256": "nothex", "name": "x"}), "references.start_frame.sha256"),
+        (lambda r: r.__setitem__("elements", {"not": "a list"}), "references.elements"),
+        (lambda r: r["elements"][1].__setitem__("references", [None]), "references.elements[1].references[0]"),
+        (lambda r: r["elements"][0]["frontal"].__setitem__("tags", "hero"), "references.elements[0].frontal.tags"),
+    ],
+)
+def test_a_broken_reference_in_a_file_names_the_field(mutate, field):
+    from kling_studio.core.project_file import ProjectFileError, project_from_dict, project_to_dict
+
+    data = project_to_dict(i2v_project())
+    mutate(data["references"])
+    with pytest.raises(ProjectFileError) as broken:
+        project_from_dict(data, origin="spot.klingproj")
+    assert broken.value.field_path == field
+    assert str(broken.value).startswith(f"spot.klingproj: {field} must be")
