@@ -285,3 +285,49 @@ def test_prompt_editors_complete_element_mentions(qtbot, library):
     completer.detach()
     qtbot.keyClicks(edit, " @")
     assert not completer.completer.popup().isVisible()
+
+
+def test_paste_and_file_drop_import_images(qtbot, tmp_path, library, thumbnails, work):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QGuiApplication, QImage
+
+    panel = ReferenceLibraryPanel(library, thumbnails, work)
+    qtbot.addWidget(panel)
+    image = QImage(800, 600, QImage.Format.Format_RGB32)
+    image.fill(0x3366AA)
+    QGuiApplication.clipboard().setImage(image)
+    with qtbot.waitSignal(panel.imported, timeout=10000):
+        panel.paste()
+    source = tmp_path / "dropped.png"
+    source.write_bytes(image_bytes(640, 480, codec="png"))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(source))])
+    event = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    with qtbot.waitSignal(panel.imported, timeout=10000):
+        panel.dropEvent(event)
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 2, timeout=5000)
+    names = {panel.model.item_at(r).name for r in range(2)}
+    assert "dropped" in names
+    assert any(name.startswith("Pasted ") for name in names)
+
+
+def test_the_workspace_wires_library_actions_to_the_project(qtbot, library):
+    from kling_studio.ui.references import ReferencesWorkspace
+
+    (item,) = add_images(library, "Opening still")
+    references = ProjectReferences()
+    stack = QUndoStack()
+    workspace = ReferencesWorkspace(references, stack, library)
+    qtbot.addWidget(workspace)
+    workspace.library_panel.use_requested.emit("start", item.reference)
+    workspace.library_panel.use_requested.emit("element", item.reference)
+    assert references.start_frame == item.reference
+    assert references.elements[0].name == "Opening still"
+    edit = QPlainTextEdit()
+    qtbot.addWidget(edit)
+    completer = workspace.attach_completer(edit)
+    assert completer.entries()[0][0] == "@Element1"
+    assert stack.count() == 2
+    workspace.close_workspace()

@@ -7,6 +7,7 @@ from kling_studio.ui.references.library_model import ReferenceLibraryModel
 from kling_studio.ui.references.library_panel import ReferenceLibraryPanel
 from kling_studio.ui.references.references_editor import ShotReferencesEditor
 from kling_studio.ui.references.thumbnails import ThumbnailCache
+from kling_studio.ui.references.workspace import ReferencesWorkspace
 
 __all__ = [
     "BackgroundWork",
@@ -14,6 +15,7 @@ __all__ = [
     "ReferenceLibraryModel",
     "ReferenceLibraryPanel",
     "ReferencesEditor",
+    "ReferencesWorkspace",
     "ShotReferencesEditor",
     "ThumbnailCache",
     "attach_element_completer",

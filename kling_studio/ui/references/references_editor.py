@@ -220,6 +220,10 @@ class ShotReferencesEditor(QWidget):
         elif role == "element":
             self._editor.add_element(reference.name, reference)
 
+    def refresh(self) -> None:
+        """Render again (a library change may have brought a missing image back)."""
+        self._render_elements()
+
     def detach(self) -> None:
         """Stop following the model (before the widget goes away)."""
         self._references.changed.disconnect(self._on_references_changed)
