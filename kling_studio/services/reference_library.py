@@ -83,6 +83,18 @@ class ReferenceMissingError(UserError):
         )
 
 
+def describe_missing(missing: list[Reference]) -> str:
+    """What to tell the user when a project opens with images the library lacks (empty when none)."""
+    if not missing:
+        return ""
+    names = ", ".join(f"{ref.label!r} ({ref.sha256[:8]})" for ref in missing)
+    count = "1 reference image is" if len(missing) == 1 else f"{len(missing)} reference images are"
+    return (
+        f"{count} missing from the library: {names}. Drop a library image on each under References to "
+        "relink it, or import the originals again."
+    )
+
+
 @dataclass(frozen=True)
 class LibraryItem:
     """One image of the library.

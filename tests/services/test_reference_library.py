@@ -155,3 +155,13 @@ def test_missing_references_names_the_ones_to_relink(library):
     refs.add_element("hero", gone.reference, (kept.reference,))
     library.remove(gone.sha256)
     assert library.missing_references(refs.state.all_references()) == [gone.reference]
+
+
+def test_the_missing_message_names_each_image_and_the_fix(library):
+    from kling_studio.services.reference_library import describe_missing
+
+    gone = library.import_bytes(good_image(), name="Hero front").item
+    assert describe_missing([]) == ""
+    message = describe_missing([gone.reference])
+    assert message.startswith("1 reference image is missing from the library: 'Hero front' (")
+    assert "relink" in message
