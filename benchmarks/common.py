@@ -62,6 +62,9 @@ class Result:
         baseline: The same-run baseline, in the same unit, or None when the target is absolute.
         baseline_name: What the baseline is (``bare PySide6 window``).
         note: Anything a reader needs to trust the number (CPU time, the idle loop's own noise…).
+        error: Why the benchmark produced no number (the row then fails).
+        spread: (min, max) when only those are known rather than every sample.
+        n: How many repeats, when ``samples`` does not hold them all.
     """
 
     name: str
@@ -73,6 +76,8 @@ class Result:
     baseline_name: str = ""
     note: str = ""
     error: str = ""
+    spread: tuple[float, float] | None = None
+    n: int = 0
 
     @property
     def ratio(self) -> float | None:
@@ -106,6 +111,8 @@ class Result:
         data = json.loads(text)
         data["target"] = Target(**data["target"])
         data["samples"] = tuple(data.get("samples", ()))
+        if data.get("spread") is not None:
+            data["spread"] = tuple(data["spread"])
         return cls(**data)
 
     @classmethod
@@ -125,11 +132,8 @@ def measured(
     note: str = "",
 ) -> Result:
     """A :class:`Result` whose value is the median of ``samples`` (and baseline the median of its own)."""
-    base: float | None
-    if baseline is None or isinstance(baseline, int | float):
-        base = baseline
-    else:
-        base = statistics.median(baseline)
+    single = baseline is None or isinstance(baseline, int | float)
+    base = baseline if single else statistics.median(baseline)
     return Result(
         name,
         statistics.median(samples),
@@ -170,12 +174,15 @@ def emit(results: Iterable[Result], as_json: bool) -> None:
 
 def parse_results(output: str) -> list[Result]:
     """The rows in a benchmark's ``--json`` output (other lines are ignored)."""
-    return [Result.from_json(line[len(RESULT_PREFIX) :]) for line in output.splitlines() if line.startswith(RESULT_PREFIX)]
+    lines = output.splitlines()
+    return [Result.from_json(line[len(RESULT_PREFIX) :]) for line in lines if line.startswith(RESULT_PREFIX)]
 
 
 def _fmt(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "—"
+    if value == int(value) and abs(value) < 1e6:
+        return f"{value:.0f}"
     magnitude = abs(value)
     if magnitude >= 100:
         return f"{value:.0f}"
@@ -186,30 +193,39 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3f}"
 
 
+def _spread(row: Result) -> str:
+    if row.spread is not None:
+        low, high = row.spread
+    elif len(row.samples) > 1:
+        low, high = min(row.samples), max(row.samples)
+    else:
+        return f"(n={row.n or len(row.samples)})" if (row.n or row.samples) else ""
+    return f"{_fmt(low)}–{_fmt(high)} (n={row.n or len(row.samples)})"
+
+
 def format_table(rows: Sequence[Result]) -> str:
-    """The suite's table: benchmark, median (spread, n), baseline, ratio, target, pass/fail."""
-    header = ("benchmark", "measured (median)", "spread min–max (n)", "baseline (same run)", "ratio", "target", "")
+    """The suite's table (Markdown): benchmark, measured (the median unless the name says otherwise) with its
+    spread and n, the same-run baseline, the ratio, the target and pass/fail; then each row's note."""
+    header = ("benchmark", "measured", "spread min–max (n)", "baseline (same run)", "ratio", "target", "result")
     lines = []
     for row in rows:
+        target = row.target.describe(row.unit)
         if row.error:
-            lines.append((row.name, "—", "", "", "", row.target.describe(row.unit), f"ERROR: {row.error}"))
+            lines.append((row.name, "—", "", "", "", target, f"ERROR: {row.error}"))
             continue
-        spread = ""
-        if len(row.samples) > 1:
-            spread = f"{_fmt(min(row.samples))}–{_fmt(max(row.samples))} (n={len(row.samples)})"
-        elif row.samples:
-            spread = "(n=1)"
         base = f"{_fmt(row.baseline)} {row.unit} {row.baseline_name}".strip() if row.baseline is not None else "—"
         ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "—"
-        verdict = {True: "PASS", False: "FAIL", None: "info"}[row.passed]
-        lines.append((row.name, f"{_fmt(row.value)} {row.unit}", spread, base, ratio, row.target.describe(row.unit), verdict))
+        verdict = {True: "PASS", False: "**FAIL**", None: "info"}[row.passed]
+        lines.append((row.name, f"{_fmt(row.value)} {row.unit}", _spread(row), base, ratio, target, verdict))
     widths = [max(len(str(cells[i])) for cells in [header, *lines]) for i in range(len(header))]
-    out = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    out.append("-|-".join("-" * w for w in widths))
-    out += [" | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() for cells in lines]
-    notes = [f"  {row.name}: {row.note}" for row in rows if row.note]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(cells) for cells in lines)]
+    notes = [f"- {row.name}: {row.note}" for row in rows if row.note]
     if notes:
-        out += ["", "notes:", *notes]
+        out += ["", *notes]
     return "\n".join(out)
 
 

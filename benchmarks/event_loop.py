@@ -133,7 +133,7 @@ async def loaded(url: str, work: Path, jobs: int, download_bytes: int) -> tuple[
 
 async def warm(url: str, work: Path, download_bytes: int) -> None:
     """Render the job's video and write the blob once, so the runs measure the app, not first-time work."""
-    ticker, _, done = await loaded(url, work, 1, download_bytes)
+    _, _, done = await loaded(url, work, 1, download_bytes)
     if done != 1:
         raise RuntimeError("the warm-up job did not download; is the simulator working?")
 
