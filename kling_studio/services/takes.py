@@ -277,17 +277,19 @@ def list_takes(outputs_root: Path) -> list[Take]:
 
     Videos without a sidecar, and half-downloaded files, are skipped.
     """
-    takes: list[Take] = []
+    found: list[tuple[datetime, int, Take]] = []
     if not outputs_root.is_dir():
-        return takes
-    for video in sorted(outputs_root.glob("*/*.mp4")):
-        try:
-            takes.append(load_take(video))
-        except TakeError:
-            continue
+        return []
     epoch = datetime.min.replace(tzinfo=UTC)
-    takes.sort(key=lambda t: (t.created_at or epoch, t.job_id), reverse=True)
-    return takes
+    for video in outputs_root.glob("*/*.mp4"):
+        try:
+            take = load_take(video)
+            written = video.stat().st_mtime_ns  # sidecar times are to the second: ties go to the newer file
+        except (TakeError, OSError):
+            continue
+        found.append((take.created_at or epoch, written, take))
+    found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [take for _, _, take in found]
 
 
 def save_review(video_path: Path, review: Review, *, now: datetime | None = None) -> Take:

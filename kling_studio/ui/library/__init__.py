@@ -1,0 +1,1 @@
+"""The output library: every downloaded take, grouped by project, searchable, with its review and delivery."""
