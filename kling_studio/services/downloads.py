@@ -36,7 +36,8 @@ BATCH_BYTES = 1 << 20
 FLUSH_SECONDS = 0.5
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
-_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+# EFBIG: a file-size limit (ulimit -f, a FAT32 drive's 4 GB) is, to the user, no room for this file either.
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _MAX_RESTARTS = 3
 _IOV_MAX = 512
 _WRITEBACK_STEP = 8 << 20
