@@ -183,7 +183,17 @@ class JobRunner:
         event = self._settled.setdefault(job.id, asyncio.Event())
         if job.id not in self._tasks:
             self._drive_later(job.id)
-        await event.wait()
+        # Return too when the runner stops driving the job without settling it (disk full, a refused key,
+        # a database that cannot be written): the job stays resumable and the caller shows where it stands.
+        settled = asyncio.ensure_future(event.wait())
+        try:
+            while not event.is_set():
+                task = self._tasks.get(job.id)
+                if task is None or task.done():
+                    break
+                await asyncio.wait({settled, task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            settled.cancel()
         return await asyncio.to_thread(self._store.get, job.id)
 
     def active_jobs(self) -> list[str]:
@@ -210,6 +220,10 @@ class JobRunner:
             return
         try:
             await self._drive_with_lease(job_id)
+        except Exception:
+            # E.g. the job database cannot be written (disk full): the job stays as it is on disk and
+            # resumes at the next start. Logged here, or the task would die with nobody looking.
+            log.exception("stopped driving job %s; it resumes at the next start", job_id)
         finally:
             lease.release()
 
