@@ -459,7 +459,8 @@ class JobStore:
     ) -> bool:
         if pid == os.getpid():
             return job_id in self._in_flight
-        return pid is not None and now - created < grace and _process_alive(pid)
+        # abs(): after the clock jumps back, a stale row must not look newly created for as long as the jump.
+        return pid is not None and abs(now - created) < grace and _process_alive(pid)
 
     def _update(
         self, job_id: str, state: JobState | None, fields: Mapping[str, Any], *, charge: ChargeStatus | None
