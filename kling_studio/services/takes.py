@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -376,3 +377,96 @@ def cost_per_accepted_second(project_name: str, takes: Iterable[Take], ledger: P
         accepted_takes=len(accepted),
         simulated=simulated,
     )
+
+
+# ---- delivery ------------------------------------------------------------------------------------------------
+
+
+def export_take(take: Take, folder: Path) -> list[Path]:
+    """Copy an accepted take and its sidecar into ``folder`` (created); returns the files written.
+
+    Files are copied under a temporary name and renamed, so the folder never holds half a video; a name
+    already taken gets a ``-2``, ``-3``… suffix rather than being overwritten.
+
+    Raises:
+        TakeError: the take is not accepted, or the copy failed (the message says why).
+    """
+    if not take.accepted:
+        raise TakeError(f"Take {take.job_id} is not accepted; accept it in the review before delivering it.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = _free_stem(folder, take.video_path.stem, (".mp4", ".json"))
+        written = []
+        for source, suffix in ((take.video_path, ".mp4"), (take.sidecar_path, ".json")):
+            target = folder / f"{stem}{suffix}"
+            tmp = folder / f".{target.name}.part"
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+            written.append(target)
+        return written
+    except OSError as exc:
+        raise TakeError(f"Cannot copy the take to {folder} ({exc.strerror or exc}).") from exc
+
+
+def _free_stem(folder: Path, stem: str, suffixes: tuple[str, ...]) -> str:
+    candidate, n = stem, 1
+    while any((folder / f"{candidate}{suffix}").exists() for suffix in suffixes):
+        n += 1
+        candidate = f"{stem}-{n}"
+    return candidate
+
+
+def brief_markdown(take: Take) -> str:
+    """The take's brief and storyboard as Markdown, from what was actually sent (the sidecar's input)."""
+    fal_input = take.input
+    lines = [f"# {take.project_name}", ""]
+    lines += [
+        f"- **Model:** `{take.model_id}` ({take.tier})",
+        f"- **Length:** {take.seconds} s"
+        + (f" in {len(take.shot_seconds)} shots" if len(take.shot_seconds) > 1 else ""),
+    ]
+    for key, label in (("aspect_ratio", "Aspect ratio"), ("generate_audio", "Audio"), ("cfg_scale", "CFG scale")):
+        if key in fal_input:
+            value = fal_input[key]
+            lines.append(f"- **{label}:** {'on' if value is True else 'off' if value is False else value}")
+    cost = f"${take.estimated_cost}" if take.currency == "USD" else f"{take.estimated_cost} {take.currency}"
+    lines.append(f"- **Cost:** {cost}" + (" (simulated, nothing charged)" if take.simulated else ""))
+    if take.request_id:
+        lines.append(f"- **fal request:** `{take.request_id}`")
+    lines.append(f"- **Review:** {take.review.verdict.value}")
+    lines += ["", "## Storyboard", ""]
+    shots = fal_input.get("multi_prompt")
+    if isinstance(shots, list) and shots:
+        start = 0
+        for number, (shot, seconds) in enumerate(zip(shots, take.shot_seconds, strict=False), start=1):
+            prompt = str(shot.get("prompt", "")) if isinstance(shot, Mapping) else ""
+            lines += [f"### Shot {number} · {start}–{start + seconds} s", "", prompt, ""]
+            start += seconds
+    else:
+        lines += [f"### One shot · 0–{take.seconds} s", "", str(fal_input.get("prompt", "")), ""]
+    negative = fal_input.get("negative_prompt")
+    if negative:
+        lines += ["## Avoid", "", str(negative), ""]
+    if take.review.note or take.review.checks:
+        lines += ["## Review", ""]
+        lines += [f"- [{'x' if item in take.review.checks else ' '}] {item.label}" for item in CheckItem]
+        if take.review.note:
+            lines += ["", take.review.note]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def export_markdown(take: Take, target: Path) -> Path:
+    """Write :func:`brief_markdown` to ``target`` atomically.
+
+    Raises:
+        TakeError: it cannot be written.
+    """
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        tmp.write_text(brief_markdown(take), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise TakeError(f"Cannot write {target} ({exc.strerror or exc}).") from exc
+    return target

@@ -157,3 +157,35 @@ def test_shot_timings_come_from_the_multi_prompt_durations():
 def test_a_damaged_review_reads_as_unreviewed():
     assert Review.from_json({"verdict": "maybe", "checks": "all"}).verdict is Verdict.UNREVIEWED
     assert Review.from_json(None) == Review()
+
+
+def test_an_accepted_take_is_delivered_with_its_sidecar_and_never_overwrites(store, tmp_path):
+    from kling_studio.services.takes import export_take
+
+    video = downloaded_take(store, tmp_path / "outputs", new_job("Espresso spot", "2.10", (2, 3)))
+    with pytest.raises(TakeError, match="not accepted"):
+        export_take(load_take(video), tmp_path / "delivery")
+    take = save_review(video, Review(Verdict.ACCEPTED))
+    first = export_take(take, tmp_path / "delivery")
+    again = export_take(take, tmp_path / "delivery")
+    assert [p.name for p in first] == [video.name, sidecar_path(video).name]
+    assert [p.name for p in again] == [f"{video.stem}-2.mp4", f"{video.stem}-2.json"]
+    assert first[0].read_bytes() == video.read_bytes()
+    assert json.loads(first[1].read_text())["review"]["verdict"] == "accepted"
+    assert not [p for p in (tmp_path / "delivery").iterdir() if p.name.endswith(".part")]
+
+
+def test_the_brief_and_storyboard_as_markdown_come_from_what_was_sent(store, tmp_path):
+    from kling_studio.services.takes import brief_markdown, export_markdown
+
+    video = downloaded_take(store, tmp_path / "outputs", new_job("Espresso spot", "2.10", (2, 3)))
+    take = save_review(video, Review(Verdict.ACCEPTED, frozenset({CheckItem.RIGHTS_CLEAR}), "Client OK."))
+    text = brief_markdown(take)
+    assert text.startswith("# Espresso spot\n")
+    assert f"`{MODEL}` (4k)" in text and "5 s in 2 shots" in text
+    assert "### Shot 1 · 0–2 s\n\nshot 1 of the Espresso spot" in text
+    assert "### Shot 2 · 2–5 s\n\nshot 2 of the Espresso spot" in text
+    assert "simulated, nothing charged" in text and f"`{take.request_id}`" in text
+    assert "- [x] Rights clear" in text and "- [ ] Follows the brief" in text and "Client OK." in text
+    target = export_markdown(take, tmp_path / "brief" / "espresso.md")
+    assert target.read_text(encoding="utf-8") == text
