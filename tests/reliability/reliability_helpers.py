@@ -66,6 +66,7 @@ def short_project(
 
 def write_project(path: Path, project: Project | None = None) -> Path:
     """Save a project file and return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_project(project or short_project(), path)
     return path
 
