@@ -99,6 +99,7 @@ def export_crop(
     master, target = Path(master), Path(target)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with av.open(str(master)) as source:
             if not source.streams.video:
                 raise CropError(f"{master.name} has no video to crop.")

@@ -12,6 +12,8 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QResizeEvent
 from PySide6.QtMultimediaWidgets import QGraphicsVideoItem
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem, QWidget
 
+from kling_studio.ui.player.crop_frame import CropFrameItem
+
 
 class StillFrameItem(QGraphicsItem):
     """Draws one decoded frame (a QImage) scaled into its rectangle; hidden while the video plays."""
@@ -81,6 +83,9 @@ class VideoView(QGraphicsView):
         self.still_item.setZValue(1)
         self.still_item.setVisible(False)
         self.scene().addItem(self.still_item)
+        self.crop_item = CropFrameItem()
+        self.crop_item.setVisible(False)
+        self.scene().addItem(self.crop_item)
         self._frame_size = QSizeF(16, 9)
         self._fit()
 
@@ -89,6 +94,14 @@ class VideoView(QGraphicsView):
         if width > 0 and height > 0:
             self._frame_size = QSizeF(width, height)
             self._fit()
+
+    def show_crop_frame(self, aspect: str | None) -> None:
+        """Show the movable ``"9:16"`` / ``"1:1"`` crop window over the picture, or hide it (None)."""
+        if aspect is None:
+            self.crop_item.setVisible(False)
+            return
+        self.crop_item.set_aspect(aspect)
+        self.crop_item.setVisible(True)
 
     def video_rect(self) -> QRectF:
         """The rectangle the video is drawn in (scene coordinates = viewport pixels)."""
@@ -114,4 +127,5 @@ class VideoView(QGraphicsView):
         self.video_item.setPos(0, 0)
         self.video_item.setSize(QSizeF(width, height))
         self.still_item.set_rect(self.video_rect())
+        self.crop_item.set_video_rect(self.video_rect())
         self.resetTransform()
