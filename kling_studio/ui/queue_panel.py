@@ -205,6 +205,7 @@ class QueuePanel(QWidget):
         self.logs.setObjectName("jobLogs")
         self.logs.setAccessibleName("Job logs")
         self.logs.setReadOnly(True)
+        self.logs.setMaximumHeight(160)
         self.logs.hide()
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.view)

@@ -70,9 +70,9 @@ class ProjectTakes:
 def cost_text(cost: CostPerSecond) -> str:
     """``$0.478 / accepted s`` (simulated marked), or what is missing for a figure."""
     if cost.per_second is None:
-        return "no accepted take yet"
+        return "none accepted yet"
     shown = cost.per_second.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
-    mark = " (simulated)" if cost.simulated else ""
+    mark = " · sim" if cost.simulated else ""
     return f"${shown} / accepted s{mark}"
 
 

@@ -108,7 +108,7 @@ class LibraryPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         header = self.tree.header()
         header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((TIER, 60), (COST, 170), (REVIEW, 90), (MADE, 130)):
+        for column, width in ((TIER, 50), (COST, 210), (REVIEW, 90), (MADE, 140)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.tree.setColumnWidth(column, width)
         header.setStretchLastSection(False)

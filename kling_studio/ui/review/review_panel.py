@@ -23,6 +23,8 @@ from kling_studio.services.takes import CheckItem, Review, Take, TakeError, Verd
 from kling_studio.ui.icons import icon
 from kling_studio.ui.player.background import Background
 
+_CHECKED_STYLE = "QPushButton:checked {{ background: {color}; border-color: {color}; color: #ffffff; }}"
+
 
 class ReviewPanel(QWidget):
     """Accept / reject, the checklist and a note for one take.
@@ -50,6 +52,9 @@ class ReviewPanel(QWidget):
         for button in (self.accept_button, self.reject_button):
             button.setCheckable(True)
             self.verdicts.addButton(button)
+        # A decided verdict must read at a glance, in either theme.
+        self.accept_button.setStyleSheet(_CHECKED_STYLE.format(color="#2f855a"))
+        self.reject_button.setStyleSheet(_CHECKED_STYLE.format(color="#c53030"))
         self.accept_button.toggled.connect(self._on_accept_button_toggled)
         self.reject_button.toggled.connect(self._on_reject_button_toggled)
         self.checks: dict[CheckItem, QCheckBox] = {}
