@@ -96,6 +96,11 @@ class JobStore:
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._in_flight: set[str] = set()  # ids this instance is submitting right now
+        # close() waits for calls still running on worker threads: closing a connection another thread is
+        # using crashes the process (a runner closed mid-call leaves such a thread behind).
+        self._usage = threading.Condition()
+        self._active = 0
+        self._closing = False
         self._open()
         self.ledger = Ledger(self, clock)
 
@@ -168,40 +173,66 @@ class JobStore:
 
         Joins the transaction already open on this thread, if any.
         """
-        conn = self._connection()
-        if conn.in_transaction:
-            yield conn
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
+        with self._in_use():
+            conn = self._connection()
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+                yield conn
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every query in the block sees the same committed state."""
-        conn = self._connection()
-        if conn.in_transaction:
-            yield conn
-            return
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
+        with self._in_use():
+            conn = self._connection()
             if conn.in_transaction:
-                conn.execute("COMMIT")
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    @contextmanager
+    def _in_use(self) -> Iterator[None]:
+        with self._usage:
+            self._usage.wait_for(lambda: not self._closing)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._usage:
+                self._active -= 1
+                self._usage.notify_all()
 
     def close(self) -> None:
-        """Close every connection this store opened (from any thread); do not use the store afterwards."""
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()
-        self._local = threading.local()
+        """Close every connection this store opened (from any thread); a later call opens new ones.
+
+        Waits (up to the busy timeout) for calls still running on other threads to finish first; calls
+        arriving meanwhile wait for the close.
+        """
+        with self._usage:
+            self._closing = True
+            self._usage.wait_for(lambda: self._active == 0, timeout=BUSY_TIMEOUT_S)
+        try:
+            with self._connections_lock:
+                connections, self._connections = self._connections, []
+            for conn in connections:
+                conn.close()
+            self._local = threading.local()
+        finally:
+            with self._usage:
+                self._closing = False
+                self._usage.notify_all()
 
     def __enter__(self) -> JobStore:
         return self
