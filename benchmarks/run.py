@@ -19,6 +19,7 @@ import argparse
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -124,11 +125,18 @@ def download_rows(out: str, rss_mb: float) -> list[Result]:
 
 
 def playback_rows(out: str, _rss_mb: float) -> list[Result]:
-    """benchmarks/playback.py: per-repeat player and PyAV frames/s; frame-step percentiles."""
+    """benchmarks/playback.py: per-repeat player and PyAV frames/s; frame-step percentiles.
+
+    At ``playbackRate`` 4 the clock asks for 4 × the clip's frame rate; when PyAV decodes faster than that,
+    no player could deliver PyAV's rate, so the baseline is what is deliverable: the lower of the two.
+    """
     runs = re.findall(r"^\s+player\s+([\d.]+) fps .*· PyAV\s+([\d.]+) fps", out, re.MULTILINE)
     if not runs:
         raise AdapterError("no per-run player/PyAV lines in its output")
-    ceiling = _find(r"^player at rate (?P<rate>[\d.]+): (?P<fps>[\d.]+) frames/s \(decoding-bound\)", out, "ceiling")
+    asked = float(_find(r"asks for (?P<fps>[\d.]+) frames/s", out, "frames asked for").group("fps"))
+    ceiling = _find(
+        r"^player at rate (?P<rate>[\d.]+): (?P<fps>[\d.]+) frames/s \(decoding-bound\)", out, "decoding-bound rate"
+    )
     step = _find(
         r"^frame step \((?P<n>\d+) steps at 4K\): p50 (?P<p50>[\d.]+) ms, p90 (?P<p90>[\d.]+) ms, max (?P<max>[\d.]+)",
         out,
@@ -136,16 +144,28 @@ def playback_rows(out: str, _rss_mb: float) -> list[Result]:
     )
     ours = [float(a) for a, _ in runs]
     pyav = [float(b) for _, b in runs]
+    pyav_median = statistics.median(pyav)
     return [
         Result(
             "playback: 4K frames/s at playbackRate 4",
-            sorted(ours)[len(ours) // 2],
+            statistics.median(ours),
             "fps",
             Target("ratio_min", 0.9),
             tuple(ours),
-            sorted(pyav)[len(pyav) // 2],
+            min(pyav_median, asked),
+            "(deliverable: min(PyAV, asked))",
+            f"PyAV decodes {pyav_median:.1f} fps, rate 4 asks for {asked:.0f} fps (ours ÷ PyAV "
+            f"{statistics.median(ours) / pyav_median:.2f}×)",
+        ),
+        Result(
+            f"playback: 4K frames/s at playbackRate {ceiling.group('rate')} (decoding-bound)",
+            float(ceiling.group("fps")),
+            "fps",
+            Target("info"),
+            (),
+            pyav_median,
             "(PyAV decode, 2 threads)",
-            f"at rate {ceiling.group('rate')} (decoding-bound) the player delivers {ceiling.group('fps')} fps",
+            n=len(runs),
         ),
         Result(
             "playback: 4K frame step, p90",
