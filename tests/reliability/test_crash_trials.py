@@ -107,7 +107,9 @@ def _run_trial(index: int, root: Path, sim, project: Path) -> Trial:
     key = f"trial{index:04d}:crash-trial-secret-{index:04d}"
     env = cli_env(root, sim.url, key)
 
-    modes = [(_kill_mode(rng), rng.uniform(0.0, 1.5)) for _ in range(VICTIMS_PER_TRIAL)]
+    kinds = [_kill_mode(rng) for _ in range(VICTIMS_PER_TRIAL)]
+    # From spawn, start-up takes about a second; after the job appeared, the job is done within about one.
+    modes = [(kind, rng.uniform(0.0, 1.5 if kind == "startup" else 0.8)) for kind in kinds]
     results: list[str] = [""] * len(modes)
 
     def victim(i: int) -> None:

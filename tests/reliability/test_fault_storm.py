@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from reliability_helpers import SimulatorProcess, short_project
+from reliability_helpers import SimulatorProcess, cli_env, job_rows, run_cli, short_project, write_project
 
 from kling_studio.core.pricing import PriceCatalog, estimate
 from kling_studio.core.request import build_request
@@ -192,3 +192,22 @@ def test_a_fault_storm_over_100_jobs_ends_every_job_truthfully_without_hangs_or_
     assert ticker.worst <= MAX_STALL, f"the event loop stalled {ticker.worst * 1000:.0f} ms"
     assert states["downloaded"] >= JOBS // 2  # the storm is rough, not hopeless
     assert len(fired) >= 10  # most kinds of fault actually fired
+
+
+def test_a_cli_wait_with_a_timeout_returns_on_time_and_the_job_goes_on(tmp_path, figures):
+    sim = SimulatorProcess(speed=0.05, work_dir=tmp_path / "renders")  # the job stays queued for minutes
+    try:
+        env = cli_env(tmp_path, sim.url, KEY)
+        project = write_project(tmp_path / "slow.kproj")
+        submitted = run_cli("submit", str(project), "--yes", "--detach", env=env)
+        job_id = submitted.stdout.strip()
+        started = time.monotonic()
+        waited = run_cli("wait", job_id, "--timeout", "2", env=env, timeout=60)
+        took = time.monotonic() - started
+    finally:
+        sim.stop()
+    assert waited.returncode == 1
+    assert f"kling-studio wait {job_id}" in waited.stderr and "it goes on" in waited.stderr
+    assert [row["state"] for row in job_rows(tmp_path / "data")] in (["queued"], ["running"])
+    assert took < 2 + 15  # the timeout plus the process's start-up, never the job's length
+    figures.record("fault storm", cli_wait_timeout_2s_returned_after_s=round(took, 1))
