@@ -57,10 +57,16 @@ def run_app(
     session = StudioSession(window, settings, on_shown=on_shown, show_welcome=show_welcome)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    # asyncio's own loops install these hooks in run_forever; qasync does not. Without them an async
+    # generator left unfinished (httpcore's body iterators, each time a status stream ends at COMPLETED)
+    # is finalised by the garbage collector outside any task: "async generator ignored GeneratorExit".
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
     try:
         with loop:
             return loop.run_until_complete(session.run())
     finally:
+        sys.set_asyncgen_hooks(*hooks)
         asyncio.set_event_loop(None)
 
 
