@@ -139,14 +139,17 @@ async def warm(url: str, work: Path, download_bytes: int) -> None:
 
 
 def make_loop(kind: str) -> asyncio.AbstractEventLoop:
-    """The app's loop (``qasync``: asyncio on Qt's event loop) or a plain asyncio loop for comparison."""
+    """The app's loop (``qasync``: asyncio on Qt's event loop, set up as ``run_app`` does) or plain asyncio."""
     if kind == "asyncio":
         return asyncio.new_event_loop()
     import qasync
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    return qasync.QEventLoop(app)
+    loop = qasync.QEventLoop(app)
+    # As run_app does: qasync installs no async-generator hooks of its own.
+    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
+    return loop
 
 
 def run(
