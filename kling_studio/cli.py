@@ -11,7 +11,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from kling_studio import __version__
 from kling_studio.core.errors import UserError
 
 # Command groups, imported lazily so `kling-studio validate` never pays for Qt or PyAV.
@@ -27,6 +26,8 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every available sub-command registered."""
+    from kling_studio import __version__  # read from the package metadata: ~25 ms, so only when parsing
+
     parser = argparse.ArgumentParser(
         prog="kling-studio",
         description="Kling Studio: briefs, shot timelines and exact prices for Kling V3 video on fal.",
@@ -47,14 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # No arguments is the studio window: importing every command group to build the parser first would
+    # delay its first paint by ~100 ms, for nothing to parse.
+    args = build_parser().parse_args(argv) if argv else None
     try:
-        if args.self_test:
+        if args is not None and args.self_test:
             from kling_studio.ui.self_test import run_self_test
 
             return run_self_test()
-        if args.command is None:
+        if args is None or args.command is None:
             from kling_studio.ui.app import run_app
 
             return run_app()
