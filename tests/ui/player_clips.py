@@ -15,7 +15,9 @@ import os
 import tempfile
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QColor, QImage
+from PySide6.QtMultimedia import QVideoFrame
 
 from kling_studio.services.simulator import render
 from kling_studio.services.simulator.render import RenderSpec, render_video
@@ -65,3 +67,21 @@ def frame_index_in_image(image: QImage, frames: int) -> int:
     width = image.width()
     bright = sum(1 for x in range(width) if QColor(image.pixel(x, row)).lightness() > 170)
     return round(bright * frames / width) - 1
+
+
+class FrameSizes(QObject):
+    """Records the size of every frame a video sink delivers.
+
+    Connect :meth:`on_frame` (a slot of a QObject on the UI thread, so the video thread only queues the call;
+    a plain Python function would run on the video thread and can deadlock ``player.stop()``), and never
+    disconnect it: give it the player as parent so both go together.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.sizes: list[tuple[int, int]] = []
+
+    @Slot(QVideoFrame)
+    def on_frame(self, frame: QVideoFrame) -> None:
+        """Note the frame's size."""
+        self.sizes.append((frame.width(), frame.height()))

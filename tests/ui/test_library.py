@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 from library_takes import generate_with_simulator, quick_take, spec
+from player_clips import FrameSizes
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtMultimedia import QVideoFrame
 
 from kling_studio.services.job_store import JobStore
 from kling_studio.services.jobs import JobState
@@ -68,12 +68,9 @@ def test_a_finished_4k_job_appears_in_the_library_and_plays_at_full_size(qtbot, 
     qtbot.addWidget(player)
     player.resize(960, 640)
     player.show()
-    sizes: list[tuple[int, int]] = []
-
-    def on_frame(frame: QVideoFrame) -> None:  # connected for the sink's life, never disconnected
-        sizes.append((frame.width(), frame.height()))
-
-    player.view.video_item.videoSink().videoFrameChanged.connect(on_frame)
+    recorder = FrameSizes(player)  # a test-side QVideoSink listener, for the player's whole life
+    sizes = recorder.sizes
+    player.view.video_item.videoSink().videoFrameChanged.connect(recorder.on_frame)
     with qtbot.waitSignal(panel.play_requested) as request:
         qtbot.mouseClick(panel.play_button, Qt.MouseButton.LeftButton)
     played = request.args[0]

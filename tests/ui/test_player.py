@@ -11,9 +11,9 @@ import itertools
 import time
 
 import pytest
-from player_clips import FPS, clip, clip_4k, frame_index_in_image
+from player_clips import FPS, FrameSizes, clip, clip_4k, frame_index_in_image
 from PySide6.QtCore import Qt
-from PySide6.QtMultimedia import QMediaPlayer, QVideoFrame
+from PySide6.QtMultimedia import QMediaPlayer
 
 from kling_studio.ui.player.player_widget import PlayerWidget
 
@@ -36,12 +36,9 @@ def _load(qtbot, player: PlayerWidget, path, **kwargs) -> None:
 
 
 def test_a_4k_take_plays_at_full_resolution(qtbot, player):
-    sizes: list[tuple[int, int]] = []
-
-    def on_frame(frame: QVideoFrame) -> None:  # connected for the sink's life, never disconnected
-        sizes.append((frame.width(), frame.height()))
-
-    player.view.video_item.videoSink().videoFrameChanged.connect(on_frame)
+    recorder = FrameSizes(player)  # a test-side QVideoSink listener, for the player's whole life
+    sizes = recorder.sizes
+    player.view.video_item.videoSink().videoFrameChanged.connect(recorder.on_frame)
     _load(qtbot, player, clip_4k(), shot_starts=[2.0])
 
     assert "3840×2160 · 24 fps · h264" in player.info_label.text()

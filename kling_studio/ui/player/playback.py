@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame
 
@@ -317,7 +317,10 @@ class Playback(QObject):
                 self.player.pause()  # a stopped player shows nothing; a paused one shows the frame
             self.player.setPosition(self.take.timeline.middle_ms(self.current_index))
 
+    @Slot(QVideoFrame)
     def _on_sink_video_frame_changed(self, frame: QVideoFrame) -> None:
+        # A slot of this QObject (it lives on the UI thread), so the video thread only queues the call and
+        # never waits for the GIL (a plain function would run on the video thread: a stop() deadlock).
         if not frame.isValid():
             return
         self.frames_presented += 1
