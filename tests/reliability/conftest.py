@@ -12,6 +12,7 @@ them, so they show in CI output without ``-s``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -68,6 +69,39 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
     config = parent.config
     if FIGURES_KEY not in config.stash:
         pytest_configure(config)
+
+
+# Every key this suite (and tests/services) plants; none may end up in any file a test made.
+PLANTED_SECRETS = (
+    b"crash-trial-secret-",
+    b"storm-secret-0000",
+    b"storage-secret-0000",
+    b"budget-secret-0000",
+    b"fuzz-secret-000000",
+    b"PLANTED-SECRET-7f3a9c1e5b",
+    b"PLANTED-SECRET-0042",
+    b"test-secret-0000",
+)
+_SCAN_LIMIT = 64 * 1024 * 1024
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Scan every file the whole run's tests wrote for the planted keys; a hit fails the run."""
+    figures = session.config.stash.get(FIGURES_KEY, None)
+    if figures is None or not figures.sections:
+        return  # this suite did not run
+    base = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    scanned, hits = 0, []
+    for path in base.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink() and path.stat().st_size <= _SCAN_LIMIT:
+                scanned += 1
+                data = path.read_bytes()
+                hits += [f"{path}: {s.decode()}" for s in PLANTED_SECRETS if s in data]
+    figures.record("whole-run key scan", files=scanned, key_found=len(hits))
+    if hits:
+        figures.record("whole-run key scan", where="; ".join(hits[:5]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
