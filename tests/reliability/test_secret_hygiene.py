@@ -20,6 +20,7 @@ from kling_studio.services.job_runner import JobRunner
 from kling_studio.services.job_store import JobStore
 from kling_studio.services.jobs import JobState, NewJob
 from kling_studio.services.storage_upload import StorageClient
+from kling_studio.services.takes import Review, Verdict, export_markdown, export_take, save_review
 
 SECRET = "PLANTED-SECRET-7f3a9c1e5b"
 PLANTED = f"plantedid:{SECRET}"
@@ -111,6 +112,10 @@ def test_the_key_goes_only_to_the_queue_host_and_the_storage_token_and_logs_neve
 
     assert job.state is JobState.DOWNLOADED, job.error
     assert uploaded.startswith(storage_sim.url)
+    # Deliver it as a user would: accept, export the take with its sidecar and the brief as Markdown.
+    take = save_review(job.output_path, Review(Verdict.ACCEPTED, note="approved"))
+    exported = [*export_take(take, tmp_path / "exports"), export_markdown(take, tmp_path / "exports" / "brief.md")]
+    assert len(exported) == 3 and all(path.stat().st_size for path in exported)
     logged = log_text.getvalue()
     assert "httpcore" in logged or "httpx" in logged  # the transport did log
     assert not _hits(logged.encode())
@@ -133,6 +138,7 @@ def test_the_key_goes_only_to_the_queue_host_and_the_storage_token_and_logs_neve
             1 for r in keyed if r.path.startswith("/files/") or r.path.startswith("/storage/files")
         ),
         log_lines_scanned=logged.count("\n"),
+        export_files_scanned=len(exported),
         key_in_logs=int(_hits(logged.encode())),
     )
 
