@@ -195,7 +195,8 @@ def field_problems(detail: Any) -> list[FieldProblem]:
         fal_type = item.get("type") if isinstance(item.get("type"), str) else None
         message = detail_text(item.get("msg")) or "is not accepted"
         problems.append(FieldProblem(fal_field_to_path(parts), message, fal_type))
-    return problems
+    # An empty list would read "fal refused the input: ." with nothing to fix.
+    return problems or [FieldProblem("", "no reason given")]
 
 
 def error_for_status(
