@@ -60,6 +60,8 @@ def mutated_json(base: Any) -> st.SearchStrategy[bytes]:
         for path in draw(picks):
             try:
                 parent = _parent(document, path)
+                if path and not isinstance(parent, dict | list):
+                    continue  # an earlier change put a string or number where a container was
                 if path:
                     parent[path[-1]]
             except (KeyError, IndexError, TypeError):
