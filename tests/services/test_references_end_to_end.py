@@ -135,12 +135,6 @@ def test_three_images_upload_once_and_the_clip_starts_on_the_start_image(tmp_pat
     library.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulator bug: render._start_image_frames writes full-range luma into a limited-range yuv420p "
-    "stream, so the start image plays ~10% too contrasty (slope 1.1, offset -14); fix: reformat with "
-    "dst_color_range='MPEG' (and src_color_range='JPEG' for yuvj frames)",
-)
 def test_the_first_frame_keeps_the_start_images_colours(tmp_path, simulator):
     library = ReferenceLibrary(tmp_path / "references")
     start = library.import_bytes(MAKE.encode(still(1280, 720), "png"), name="Opening still").item

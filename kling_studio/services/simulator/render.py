@@ -224,7 +224,10 @@ def _start_image_frames(data: bytes | None, width: int, height: int) -> np.ndarr
     try:
         with av.open(io.BytesIO(data)) as container:
             frame = next(container.decode(video=0))
-            return frame.reformat(width=width, height=height, format="yuv420p").to_ndarray()
+            # Stills are full range (RGB, or JPEG's yuvj); the clip is limited-range yuv420p like every camera file.
+            return frame.reformat(
+                width=width, height=height, format="yuv420p", src_color_range="JPEG", dst_color_range="MPEG"
+            ).to_ndarray()
     except (av.FFmpegError, StopIteration, ValueError) as exc:
         log.warning("start image could not be decoded, using the title card instead: %s", exc)
         return None
