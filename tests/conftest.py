@@ -15,3 +15,11 @@ def _isolated_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("KLING_STUDIO_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.delenv("FAL_KEY", raising=False)
     monkeypatch.delenv("KLING_STUDIO_QUEUE_URL", raising=False)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Registered here, in the root conftest: pytest reads options before it collects tests/reliability, so an
+    # option defined there would be refused when the whole suite runs (`bash tools/test.sh --reliability-trials 200`).
+    group = parser.getgroup("kling-studio reliability")
+    group.addoption("--reliability-trials", type=int, default=None, help="crash trials to run (default 50)")
+    group.addoption("--fuzz-examples", type=int, default=None, help="hypothesis examples per fuzz target")

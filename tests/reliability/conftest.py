@@ -29,16 +29,10 @@ DEFAULT_TRIALS = 50
 DEFAULT_FUZZ_EXAMPLES = 1000
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("kling-studio reliability")
-    group.addoption("--reliability-trials", type=int, default=None, help="crash trials to run (default 50)")
-    group.addoption("--fuzz-examples", type=int, default=None, help="hypothesis examples per fuzz target")
-
-
 def _option(config: pytest.Config, name: str, env: str, default: int) -> int:
     try:
         value = config.getoption(name)
-    except ValueError:  # this conftest was not an initial one: the option was never registered
+    except ValueError:  # pytest ran without tests/conftest.py, which registers the option
         value = None
     if value is None:
         value = int(os.environ.get(env, default))
