@@ -10,6 +10,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from kling_studio.core.errors import UserError
 
@@ -49,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    # No arguments is the studio window: importing every command group to build the parser first would
-    # delay its first paint by ~100 ms, for nothing to parse.
-    args = build_parser().parse_args(argv) if argv else None
+    open_path = project_to_open(argv)
+    # No arguments (or a project file, from a double-click) is the studio window: importing every command
+    # group to build the parser first would delay its first paint by ~100 ms, for nothing to parse.
+    args = build_parser().parse_args(argv) if argv and open_path is None else None
     try:
         if args is not None and args.self_test:
             from kling_studio.ui.self_test import run_self_test
@@ -60,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args is None or args.command is None:
             from kling_studio.ui.app import run_app
 
-            return run_app()
+            return run_app(open_path=open_path)
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"kling-studio: {exc}", file=sys.stderr)
@@ -78,6 +80,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _debug_enabled():
             raise
         return 1
+
+
+def project_to_open(argv: Sequence[str]) -> Path | None:
+    """The project file the window should open, when the whole command line is one (file managers run
+    ``kling-studio PATH`` when a project is double-clicked)."""
+    if len(argv) != 1 or argv[0].startswith("-"):
+        return None
+    from kling_studio.core.project_file import PROJECT_SUFFIX
+
+    path = Path(argv[0])
+    if path.suffix.lower() == PROJECT_SUFFIX or (path.suffix and path.is_file()):
+        return path.absolute()
+    return None
 
 
 def _debug_enabled() -> bool:

@@ -278,3 +278,15 @@ def test_estimate_uses_the_price_file_the_app_uses(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "$6.00" in result.stdout and "checked 2027-03-01" in result.stdout
     assert str(config / "pricing.json") in result.stdout
+
+
+def test_a_lone_project_file_argument_opens_the_window_and_commands_still_parse(tmp_path):
+    from kling_studio.cli import project_to_open
+
+    existing = tmp_path / "raw fal input.json"
+    existing.write_text("{}")
+    assert project_to_open([str(tmp_path / "Spot.klingproj")]) == tmp_path / "Spot.klingproj"
+    assert project_to_open([str(existing)]) == existing
+    assert project_to_open(["validate"]) is None  # a command, not a file
+    assert project_to_open(["--version"]) is None
+    assert project_to_open(["validate", str(tmp_path / "Spot.klingproj")]) is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,11 +28,13 @@ def run_app(
     on_shown: ShownHook | None = None,
     scheme: str | None = None,
     show_welcome: bool = True,
+    open_path: Path | None = None,
 ) -> int:
     """Run the studio window until it is closed; returns the process exit code.
 
     Args:
         argv: Qt's command line (default: ``sys.argv``).
+        open_path: a project file to open (a double-clicked ``.klingproj``) instead of the welcome.
         on_shown: called with the window once the event loop runs (tools, benchmarks, tests).
         scheme: ``"dark"`` or ``"light"`` to force a theme; None follows the system.
         show_welcome: offer the welcome dialog on first run.
@@ -42,6 +45,7 @@ def run_app(
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
     app.setApplicationName("Kling Studio")
     app.setOrganizationName("Kling Studio")
+    app.setDesktopFileName("kling-studio")  # Wayland/X11 match the window to kling-studio.desktop's icon
     app.setQuitOnLastWindowClosed(False)  # the session decides when to stop, after closing the services
     window, settings = show_main_window(app, scheme)
     app.processEvents()  # the frame paints before the editors' modules are even imported
@@ -52,9 +56,12 @@ def run_app(
 
     import qasync
 
+    from kling_studio.ui.file_open import FileOpenForwarder
     from kling_studio.ui.session import StudioSession
 
-    session = StudioSession(window, settings, on_shown=on_shown, show_welcome=show_welcome)
+    session = StudioSession(window, settings, on_shown=on_shown, show_welcome=show_welcome, open_path=open_path)
+    file_opener = FileOpenForwarder(window, app)  # macOS sends double-clicked projects as FileOpen events
+    app.installEventFilter(file_opener)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     # asyncio's own loops install these hooks in run_forever; qasync does not. Without them an async
@@ -66,6 +73,7 @@ def run_app(
         with loop:
             return loop.run_until_complete(session.run())
     finally:
+        app.removeEventFilter(file_opener)
         sys.set_asyncgen_hooks(*hooks)
         asyncio.set_event_loop(None)
 
@@ -100,3 +108,4 @@ def app_icon_path() -> str | None:
     """The app icon's file, when the package carries it."""
     path = resources.files("kling_studio").joinpath("resources", "icons", "app-icon.svg")
     return str(path) if path.is_file() else None
+

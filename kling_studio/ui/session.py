@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
 
@@ -28,6 +29,7 @@ class StudioSession:
         settings: the window's preferences (first-run flag, geometry).
         on_shown: called with the window once the loop runs.
         show_welcome: offer the welcome dialog on first run.
+        open_path: a project file to open at once (a double-clicked project); no welcome then.
     """
 
     def __init__(
@@ -37,11 +39,13 @@ class StudioSession:
         *,
         on_shown: Callable[[MainWindow], object] | None = None,
         show_welcome: bool = True,
+        open_path: Path | None = None,
     ) -> None:
         self.window = window
         self._settings = settings
         self._on_shown = on_shown
         self._show_welcome = show_welcome
+        self._open_path = open_path
         self._tasks: set[asyncio.Task[object]] = set()
         self.services = None
         self._welcome_pending = False
@@ -59,10 +63,12 @@ class StudioSession:
         window, settings = self.window, self._settings
         closed = asyncio.get_running_loop().create_future()
         window.closed.connect(lambda: closed.done() or closed.set_result(None))
+        if self._open_path is not None:
+            window.open_path(self._open_path)  # a broken file says why in a message; the window stays
         recoveries = find_recoveries(window.document.recovery_path.parent)
         if recoveries:
             window.offer_recovery(recoveries[0])
-        elif self._show_welcome and not settings.value("welcomed", False, type=bool):
+        elif self._open_path is None and self._show_welcome and not settings.value("welcomed", False, type=bool):
             settings.setValue("welcomed", True)
             self._welcome_pending = True  # shown once the services say whether a key is set
         if self._on_shown is not None:
