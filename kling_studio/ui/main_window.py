@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
         self.cost_meter.generate_requested.connect(self._on_cost_meter_generate_requested)
         self.timeline = TimelineWidget(project, self.editor, self.selection, self._shot_cost_text)
         self.timeline.edit_requested.connect(self._on_timeline_edit_requested)
+        self.timeline.edit_refused.connect(self.show_refusal)
         self.shot_model = ShotListModel(project, self._shot_cost_text, self)
         self.shot_list = ShotListView(self.shot_model, self.selection, self.editor)
         self.shot_list.edit_requested.connect(self._on_timeline_edit_requested)
@@ -610,7 +611,7 @@ class MainWindow(QMainWindow):
         self._bind(self.document.project)
 
     def _on_live_updated(self, report) -> None:
-        if self.timeline is not None and hasattr(self.timeline, "set_problem_shots"):
+        if self.timeline is not None:
             self.timeline.set_problem_shots(report.problem_shot_ids)
         if self.brief_editor is not None:
             paths = (p.field_path for p in report.problems)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QVBoxLayout,
@@ -49,6 +50,11 @@ class WelcomeDialog(QDialog):
         intro.setWordWrap(True)
         self.list = QListWidget(self)
         self.list.setAccessibleName("Sample projects")
+        # Descriptions wrap to the list's width instead of hiding behind a horizontal scroll bar.
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setSpacing(2)
         for preset in presets:
             item = QListWidgetItem(f"{preset.name}\n{preset.description}")
             item.setData(Qt.ItemDataRole.UserRole, preset.slug)
