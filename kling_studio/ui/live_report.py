@@ -45,15 +45,6 @@ class ProjectReport:
         """The estimate at the chosen tier."""
         return self.estimates.get(self.tier)
 
-    @property
-    def problem_shot_ids(self) -> frozenset[str]:
-        """Ids of the shots an error is about (for highlighting on the timeline)."""
-        ids = set()
-        for problem in self.errors:
-            if problem.shot_index is not None and 0 <= problem.shot_index < len(self.shot_ids):
-                ids.add(self.shot_ids[problem.shot_index])
-        return frozenset(ids)
-
     def shot_cost(self, shot_id: str) -> Decimal | None:
         """The chosen tier's cost of one shot, or None when unknown."""
         current = self.current

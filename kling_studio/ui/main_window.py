@@ -611,8 +611,6 @@ class MainWindow(QMainWindow):
         self._bind(self.document.project)
 
     def _on_live_updated(self, report) -> None:
-        if self.timeline is not None:
-            self.timeline.set_problem_shots(report.problem_shot_ids)
         if self.brief_editor is not None:
             paths = (p.field_path for p in report.problems)
             brief_keys = {p.removeprefix("brief.") for p in paths if p.startswith("brief.")}
