@@ -16,6 +16,7 @@ published to listeners as the updated :class:`Job` (no Qt here: the UI adapts th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -266,26 +267,29 @@ class JobRunner:
 
     async def _follow(self, job: Job) -> Job:
         await checkpoint("queued", job.id)
-        async for status in self._client.follow(_receipt(job)):
-            if status.state == "IN_QUEUE":
-                if status.queue_position != job.queue_position:
+        # Closed here, in this task, when a return leaves it early: left to the garbage collector, the
+        # stream's body iterator is finalised outside any task ("async generator ignored GeneratorExit").
+        async with contextlib.aclosing(self._client.follow(_receipt(job))) as statuses:
+            async for status in statuses:
+                if status.state == "IN_QUEUE":
+                    if status.queue_position != job.queue_position:
+                        job = self._publish(await asyncio.to_thread(
+                            self._store.update_progress, job.id, queue_position=status.queue_position))
+                elif status.state == "IN_PROGRESS":
+                    state = JobState.RUNNING if job.state is JobState.QUEUED else None
                     job = self._publish(await asyncio.to_thread(
-                        self._store.update_progress, job.id, queue_position=status.queue_position))
-            elif status.state == "IN_PROGRESS":
-                state = JobState.RUNNING if job.state is JobState.QUEUED else None
-                job = self._publish(await asyncio.to_thread(
-                    self._store.update_progress, job.id, state=state, logs=status.logs or None))
-            elif status.state == "COMPLETED":
-                if status.error_type == "request_cancelled":
+                        self._store.update_progress, job.id, state=state, logs=status.logs or None))
+                elif status.state == "COMPLETED":
+                    if status.error_type == "request_cancelled":
+                        return self._publish(await asyncio.to_thread(
+                            self._store.mark_cancelled, job.id, charged=None, message="Cancelled on fal."))
+                    if status.error:
+                        message = f"fal reports the generation failed: {status.error}"
+                        return self._publish(await asyncio.to_thread(
+                            self._store.mark_failed, job.id, status.error_type or "generation", message,
+                            charged=None))
                     return self._publish(await asyncio.to_thread(
-                        self._store.mark_cancelled, job.id, charged=None, message="Cancelled on fal."))
-                if status.error:
-                    message = f"fal reports the generation failed: {status.error}"
-                    return self._publish(await asyncio.to_thread(
-                        self._store.mark_failed, job.id, status.error_type or "generation", message,
-                        charged=None))
-                return self._publish(await asyncio.to_thread(
-                    self._store.update_progress, job.id, state=JobState.COMPLETED, logs=status.logs or None))
+                        self._store.update_progress, job.id, state=JobState.COMPLETED, logs=status.logs or None))
         return await asyncio.to_thread(self._store.get, job.id)
 
     async def _fetch_and_download(self, job: Job) -> Job:

@@ -52,30 +52,18 @@ def run_app(
     window.build_content()
     app.processEvents()
 
-    import asyncio
-
-    import qasync
-
     from kling_studio.ui.file_open import FileOpenForwarder
+    from kling_studio.ui.qt_loop import qt_asyncio_loop
     from kling_studio.ui.session import StudioSession
 
     session = StudioSession(window, settings, on_shown=on_shown, show_welcome=show_welcome, open_path=open_path)
     file_opener = FileOpenForwarder(window, app)  # macOS sends double-clicked projects as FileOpen events
     app.installEventFilter(file_opener)
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    # asyncio's own loops install these hooks in run_forever; qasync does not. Without them an async
-    # generator left unfinished (httpcore's body iterators, each time a status stream ends at COMPLETED)
-    # is finalised by the garbage collector outside any task: "async generator ignored GeneratorExit".
-    hooks = sys.get_asyncgen_hooks()
-    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
     try:
-        with loop:
+        with qt_asyncio_loop(app) as loop:
             return loop.run_until_complete(session.run())
     finally:
         app.removeEventFilter(file_opener)
-        sys.set_asyncgen_hooks(*hooks)
-        asyncio.set_event_loop(None)
 
 
 def show_main_window(app, scheme: str | None = None) -> tuple[MainWindow, QSettings]:

@@ -11,7 +11,6 @@ import time
 from decimal import Decimal
 
 import pytest
-import qasync
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -24,6 +23,7 @@ from kling_studio.services.secrets import KeyStore, MemoryKeyring
 from kling_studio.services.studio_services import StudioServices
 from kling_studio.ui.document import ProjectDocument, RecentFiles
 from kling_studio.ui.main_window import MainWindow
+from kling_studio.ui.qt_loop import qt_asyncio_loop
 from kling_studio.ui.theme import Scheme, Theme
 
 
@@ -48,13 +48,8 @@ def window(qtbot, tmp_path, monkeypatch):
 
 def run_on_qt_loop(coro_factory):
     """Run a coroutine on a qasync loop over the test's QApplication (as the app does)."""
-    loop = qasync.QEventLoop(QApplication.instance())
-    asyncio.set_event_loop(loop)
-    try:
+    with qt_asyncio_loop(QApplication.instance()) as loop:
         return loop.run_until_complete(coro_factory())
-    finally:
-        loop.close()  # stops qasync's worker threads (asyncio.to_thread)
-        asyncio.set_event_loop(None)
 
 
 async def wait_for(condition, seconds: float, what: str) -> None:
