@@ -21,6 +21,8 @@ from kling_studio.core.request import FalRequest, build_request
 from kling_studio.services.jobs import Job, JobState, NewJob
 
 if TYPE_CHECKING:
+    from kling_studio.core.references import ProjectReferences
+    from kling_studio.services.storage_upload import UploadProgress
     from kling_studio.services.studio_services import StudioServices
 
 
@@ -73,12 +75,13 @@ def _submit(args: argparse.Namespace) -> int:
 async def _submit_async(args: argparse.Namespace) -> int:
     services = await _open_services()
     try:
-        spec, summary = _job_spec(args, services)
+        spec, summary, references = _job_spec(args, services)
         note = " · Simulator — nothing is charged" if services.simulated else ""
         _err(f"{summary}{note}")
         if not args.yes and not services.simulated:
             _confirm(f"Pay {format_usd(spec.estimated_cost)} for this job?")
-        job = await services.runner.submit(spec)
+        # After the price is accepted: the budget check, the reference uploads, then the POST.
+        job = await services.submit(spec, references, on_progress=_upload_printer())
         _err(f"job {job.id}: {_describe(job)}")
         if job.state in (JobState.FAILED, JobState.MAYBE_SUBMITTED):
             print(job.id)
@@ -91,13 +94,16 @@ async def _submit_async(args: argparse.Namespace) -> int:
         await services.close()
 
 
-def _job_spec(args: argparse.Namespace, services: StudioServices) -> tuple[NewJob, str]:
+def _job_spec(
+    args: argparse.Namespace, services: StudioServices
+) -> tuple[NewJob, str, ProjectReferences | None]:
+    references = None
     if args.file is not None:
         project = load_project(args.file)
         tier = Tier(args.tier) if args.tier else None
         request = build_request(project, tier)
         est = estimate(project, tier, catalog=services.catalog)
-        name, path = project.name, args.file.resolve()
+        name, path, references = project.name, args.file.resolve(), project.references
     else:
         request = FalRequest(args.model, _read_input(args.input))
         est = estimate_request(request, services.catalog)
@@ -112,7 +118,19 @@ def _job_spec(args: argparse.Namespace, services: StudioServices) -> tuple[NewJo
         project_path=path,
     )
     summary = f"{request.model_id}: {est.seconds} s → {format_usd(est.total)}"
-    return spec, summary
+    return spec, summary, references
+
+
+def _upload_printer() -> Callable[[UploadProgress], None]:
+    """One stderr line per reference image, once it is uploaded (or its earlier upload is reused)."""
+
+    def on_progress(progress: UploadProgress) -> None:
+        if progress.cached or progress.sent >= progress.total:
+            from kling_studio.services.job_submit import describe_upload
+
+            _err(describe_upload(progress))
+
+    return on_progress
 
 
 def _read_input(path: Path) -> dict[str, Any]:

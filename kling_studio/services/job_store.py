@@ -240,6 +240,25 @@ class JobStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def check_budget(self, spec: NewJob, *, budget: BudgetPolicy | None = None) -> None:
+        """Raise :class:`~kling_studio.services.ledger.BudgetExceededError` if ``spec`` would pass a budget now.
+
+        Read-only: for work that must not start when the job cannot be sent (uploading its images).
+        :meth:`create_submitting` checks again, atomically with recording the job.
+        """
+        price = parse_amount(spec.estimated_cost, "estimated cost")
+        with self.snapshot() as conn:
+            policy = budget if budget is not None else ledger_rows.load_policy(conn)
+            ledger_rows.check_budget(
+                conn,
+                policy,
+                project_name=spec.project_name,
+                price=price,
+                currency=spec.currency,
+                simulated=spec.simulated,
+                now=self._clock(),
+            )
+
     # --- writes ---------------------------------------------------------------------------------------------
 
     def create_submitting(self, spec: NewJob, *, budget: BudgetPolicy | None = None) -> Job:
@@ -258,6 +277,7 @@ class JobStore:
         """
         price = parse_amount(spec.estimated_cost, "estimated cost")
         input_json = json.dumps(spec.input, ensure_ascii=False)
+        references_json = json.dumps(list(spec.references), ensure_ascii=False)
         slug = spec.project_slug or slugify(spec.project_name)
         now = self._clock()
         stamp = _utc_text(now)
@@ -286,8 +306,8 @@ class JobStore:
                     conn.execute(
                         "INSERT INTO jobs(id, project_name, project_slug, project_path, model_id, tier, "
                         "input_json, estimated_cost, currency, state, simulated, attempt, origin_job_id, "
-                        "owner_pid, created_at, updated_at, change_seq) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                        "owner_pid, created_at, updated_at, references_json, change_seq) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                         "(SELECT COALESCE(MAX(change_seq), 0) + 1 FROM jobs))",
                         (
                             job_id,
@@ -306,6 +326,7 @@ class JobStore:
                             os.getpid(),
                             stamp,
                             stamp,
+                            references_json,
                         ),
                     )
                     ledger_rows.record_spend(
@@ -651,6 +672,7 @@ def _job(row: sqlite3.Row) -> Job:
         file_size=row["file_size"],
         bytes_downloaded=row["bytes_downloaded"],
         output_path=Path(row["output_path"]) if row["output_path"] else None,
+        references=tuple(json.loads(row["references_json"])),
         change_seq=row["change_seq"],
     )
 

@@ -164,6 +164,8 @@ class NewJob:
         project_path: the project file, if saved.
         project_slug: the outputs folder name; derived from ``project_name`` when not given.
         origin_job_id: the job this one retries, if any.
+        references: the reference images in ``input``, as
+            :func:`~kling_studio.core.references.provenance_entries` lists them (sha256, name, URL, use).
     """
 
     project_name: str
@@ -176,6 +178,7 @@ class NewJob:
     project_path: Path | None = None
     project_slug: str | None = None
     origin_job_id: str | None = None
+    references: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ class Job:
     file_size: int | None = None
     bytes_downloaded: int = 0
     output_path: Path | None = None
+    references: tuple[dict[str, Any], ...] = ()
     change_seq: int = field(default=0, compare=False)
 
     @property

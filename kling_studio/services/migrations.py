@@ -69,6 +69,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX spend_project ON spend(project_name, simulated)",
         "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    # The reference images a job was sent with (sha256, name, uploaded URL), for its provenance sidecar:
+    # the input alone holds only URLs, which say nothing about which library image they were.
+    ("ALTER TABLE jobs ADD COLUMN references_json TEXT NOT NULL DEFAULT '[]'",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -33,6 +33,7 @@ def sidecar_for(job: Job, video_path: Path, *, file_size: int) -> dict[str, Any]
         "model_id": job.model_id,
         "tier": job.tier,
         "input": job.input,
+        "references": list(job.references),
         "estimated_cost": str(job.estimated_cost),
         "currency": job.currency,
         "simulated": job.simulated,

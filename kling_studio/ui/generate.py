@@ -1,4 +1,4 @@
-"""Generate: confirm the price when it is above the user's threshold, then submit through the job runner.
+"""Generate: confirm the price when it is above the user's threshold, then upload the reference images and submit.
 
 The submit is an asyncio task this object owns; :meth:`GenerateAction.cancel_all` cancels what is still
 running when the window closes. The confirmation is a non-blocking dialog (``open()`` + signals), never a
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QWidget
 from kling_studio.core.errors import UserError
 from kling_studio.core.money import format_usd
 from kling_studio.core.project import Project
+from kling_studio.core.references import ReferencesState
 from kling_studio.core.request import build_request
 from kling_studio.services.jobs import Job, NewJob
 from kling_studio.ui.dialogs.confirm_price_dialog import ConfirmPriceDialog
@@ -38,13 +39,15 @@ class GenerateAction(QObject):
 
     Signals:
         submitted(Job): the runner accepted the job (it is recorded; it may still be queued or refused).
-        failed(str): nothing was sent; the message says why (no services yet, over budget, …).
+        failed(str): nothing was sent; the message says why (no services yet, over budget, an upload failed…).
         confirmation_opened(object): the price confirmation dialog was opened (tests answer it).
+        upload_progressed(str): a line about the reference image upload under way, for the status bar.
     """
 
     submitted = Signal(object)
     failed = Signal(str)
     confirmation_opened = Signal(object)
+    upload_progressed = Signal(str)
 
     def __init__(self, dialog_parent: QWidget, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +89,8 @@ class GenerateAction(QObject):
         except UserError as exc:
             self.failed.emit(str(exc))
             return
+        # The images as they are now: edits made while the price dialog is open do not change this job.
+        references = project.references.state
         if self._threshold is not None and current.total > self._threshold:
             dialog = ConfirmPriceDialog(
                 f"Generate {report.tier.value}",
@@ -94,13 +99,13 @@ class GenerateAction(QObject):
                 bool(getattr(self._services, "simulated", False)),
                 self._dialog_parent,
             )
-            dialog.accepted.connect(lambda: self._start(spec))
+            dialog.accepted.connect(lambda: self._start(spec, references))
             dialog.finished.connect(dialog.deleteLater)
             self._dialog = dialog
             dialog.open()
             self.confirmation_opened.emit(dialog)
             return
-        self._start(spec)
+        self._start(spec, references)
 
     def cancel_all(self) -> None:
         """Cancel submits still running (the window is closing); recorded jobs stay resumable."""
@@ -119,20 +124,26 @@ class GenerateAction(QObject):
             project_path=project_path,
         )
 
-    def _start(self, spec: NewJob) -> None:
+    def _start(self, spec: NewJob, references: ReferencesState) -> None:
         import asyncio  # runs on qasync's loop, which exists only after the window's first paint
 
-        task = asyncio.ensure_future(self._submit(spec))
+        task = asyncio.ensure_future(self._submit(spec, references))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _submit(self, spec: NewJob) -> None:
+    async def _submit(self, spec: NewJob, references: ReferencesState) -> None:
         services = self._services
         if services is None:
             self.failed.emit("The job queue closed before the job could be sent.")
             return
+        # Imported here: the upload code loads PyAV and numpy (image checks), not needed before the first submit.
+        from kling_studio.services.job_submit import describe_upload
+
         try:
-            job: Job = await services.runner.submit(spec)
+            # The budget check, then the uploads (each image once), then the POST.
+            job: Job = await services.submit(
+                spec, references, on_progress=lambda progress: self.upload_progressed.emit(describe_upload(progress))
+            )
         except UserError as exc:
             self.failed.emit(str(exc))
             return

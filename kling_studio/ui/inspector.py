@@ -317,6 +317,19 @@ class Inspector(QWidget):
         self._render_settings()
         self._render_report()
 
+    def _render_aspect_source(self) -> None:
+        """With a start frame fal takes the aspect ratio from the image: the control then has no effect."""
+        from_image = self._project.references.start_frame is not None
+        self.aspect_combo.setEnabled(not from_image)
+        self.aspect_combo.setToolTip(
+            "From the start image: image-to-video clips take the start image's aspect ratio"
+            if from_image
+            else "The clip's shape: 16:9 landscape, 9:16 portrait or 1:1 square"
+        )
+        label = self._settings_form.labelForField(self.aspect_combo)
+        if label is not None:
+            label.setText("Aspect ratio\n(from the start image)" if from_image else "Aspect ratio")
+
     def _render_settings(self) -> None:
         values = self._project.settings.values
         controls = (
@@ -331,6 +344,7 @@ class Inspector(QWidget):
             control.blockSignals(True)
         self.tier_combo.setCurrentIndex(max(0, self.tier_combo.findData(values.tier)))
         self.aspect_combo.setCurrentIndex(max(0, self.aspect_combo.findData(values.aspect_ratio)))
+        self._render_aspect_source()
         self.audio_check.setChecked(values.generate_audio is True)
         if self.negative_edit.text() != values.negative_prompt:
             self.negative_edit.setText(str(values.negative_prompt))

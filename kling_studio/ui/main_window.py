@@ -40,6 +40,7 @@ from kling_studio.core.project import Project
 from kling_studio.core.project_file import PROJECT_SUFFIX
 from kling_studio.ui.document import ProjectDocument, Recovery
 from kling_studio.ui.icons import icon
+from kling_studio.ui.references.window_wiring import ReferencesDock
 from kling_studio.ui.theme import Scheme, Theme
 
 if TYPE_CHECKING:
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         self.queue_dock = self._dock("Queue", "queueDock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.queue_dock)
         self.problems_dock.raise_()
+        self.references_dock = ReferencesDock(self, document.undo_stack, beside=self.inspector_dock)
 
         self._meter_bar = QToolBar("Cost", self)
         self._meter_bar.setObjectName("costBar")
@@ -205,6 +207,7 @@ class MainWindow(QMainWindow):
         self.generate_action.set_threshold(self._stored_threshold())
         self.generate_action.failed.connect(self._on_generate_action_failed)
         self.generate_action.submitted.connect(self._on_generate_action_submitted)
+        self.generate_action.upload_progressed.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.jobs = JobListModel(self)
         self.queue_panel = QueuePanel(self.jobs)
         self._replace_dock_widget(self.queue_dock, self.queue_panel)
@@ -283,6 +286,7 @@ class MainWindow(QMainWindow):
         self._meter_bar.clear()
         self._meter_bar.addWidget(self.cost_meter)
         self._on_live_updated(self.live.report)
+        self.references_dock.bind(project, self.inspector.prompt_edit)
 
     def _unbind(self) -> None:
         bound = (
@@ -331,7 +335,8 @@ class MainWindow(QMainWindow):
         menu_edit.addAction(self.action_redo)
 
         menu_view = self.menuBar().addMenu("&View")
-        for dock in (self.brief_dock, self.inspector_dock, self.problems_dock, self.queue_dock):
+        docks = (self.brief_dock, self.inspector_dock, self.references_dock.dock, self.problems_dock, self.queue_dock)
+        for dock in docks:
             menu_view.addAction(dock.toggleViewAction())
         menu_view.addSeparator()
         menu_theme = menu_view.addMenu("&Theme")
@@ -403,6 +408,7 @@ class MainWindow(QMainWindow):
             self.live.set_catalog(services.catalog)
         self.set_simulated(bool(services.simulated))
         self._unsubscribe_runner = services.runner.subscribe(self._on_runner_job_changed)
+        self.references_dock.set_library(services.library)
 
     def detach_services(self) -> None:
         """Stop listening to the runner (before the services close)."""
@@ -411,6 +417,7 @@ class MainWindow(QMainWindow):
             self._unsubscribe_runner = None
         if self.generate_action is not None:
             self.generate_action.set_services(None)
+        self.references_dock.set_library(None)  # its workers stop before the library closes
         self._services = None
 
     def set_spend(self, spend: Spend | None) -> None:
@@ -700,6 +707,7 @@ class MainWindow(QMainWindow):
         if self._force_close or not self.document.is_dirty:
             if self.generate_action is not None:
                 self.generate_action.cancel_all()
+            self.references_dock.close()
             self.document.close()
             event.accept()
             self.closed.emit()

@@ -132,6 +132,7 @@ def retry_spec(job: Job) -> NewJob:
         project_path=job.project_path,
         project_slug=job.project_slug,
         origin_job_id=job.id,
+        references=job.references,
     )
 
 

@@ -404,6 +404,28 @@ def test_a_database_from_a_newer_version_is_refused_untouched(db_path: Path) -> 
     assert db_path.read_bytes() == before
 
 
+def test_a_version_1_database_gains_job_references_and_keeps_its_jobs(db_path: Path) -> None:
+    with JobStore(db_path) as store:
+        old = store.create_submitting(new_job())
+    with sqlite3.connect(db_path) as raw:  # back to schema 1, as an older Kling Studio left it
+        raw.execute("ALTER TABLE jobs DROP COLUMN references_json")
+        raw.execute("PRAGMA user_version = 1")
+    with JobStore(db_path) as store:
+        assert store.get(old.id).references == ()
+        entry = {"sha256": "ab" * 32, "name": "Hero", "url": "https://x/ab.jpg", "used_as": ["start_frame"]}
+        job = store.create_submitting(new_job(references=(entry,)))
+        assert store.get(job.id).references == (entry,)
+
+
+def test_the_budget_can_be_checked_without_recording_anything(store: JobStore) -> None:
+    store.ledger.set_budget(BudgetPolicy(daily=Decimal("3.00")))
+    store.check_budget(new_job("2.10"))
+    store.create_submitting(new_job("2.10"))
+    with pytest.raises(BudgetExceededError):
+        store.check_budget(new_job("1.00"))
+    assert len(store.list()) == 1
+
+
 def test_several_processes_can_create_the_database_at_once(db_path: Path) -> None:
     code = f"""
         from pathlib import Path
