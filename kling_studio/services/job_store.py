@@ -248,16 +248,7 @@ class JobStore:
         """
         price = parse_amount(spec.estimated_cost, "estimated cost")
         with self.snapshot() as conn:
-            policy = budget if budget is not None else ledger_rows.load_policy(conn)
-            ledger_rows.check_budget(
-                conn,
-                policy,
-                project_name=spec.project_name,
-                price=price,
-                currency=spec.currency,
-                simulated=spec.simulated,
-                now=self._clock(),
-            )
+            _check_budget(conn, spec, price, budget, self._clock())
 
     # --- writes ---------------------------------------------------------------------------------------------
 
@@ -285,16 +276,7 @@ class JobStore:
             job_id = secrets.token_hex(4)
             try:
                 with self.transaction() as conn:
-                    policy = budget if budget is not None else ledger_rows.load_policy(conn)
-                    ledger_rows.check_budget(
-                        conn,
-                        policy,
-                        project_name=spec.project_name,
-                        price=price,
-                        currency=spec.currency,
-                        simulated=spec.simulated,
-                        now=now,
-                    )
+                    _check_budget(conn, spec, price, budget, now)
                     attempt = 1
                     if spec.origin_job_id:
                         row = conn.execute(
@@ -742,3 +724,17 @@ def _optional_int(value: object) -> int | None:
         return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
+
+
+def _check_budget(conn, spec: NewJob, price, budget: BudgetPolicy | None, now) -> None:
+    """Raise BudgetExceededError if ``spec`` at ``price`` would pass ``budget`` (None: the saved policy)."""
+    policy = budget if budget is not None else ledger_rows.load_policy(conn)
+    ledger_rows.check_budget(
+        conn,
+        policy,
+        project_name=spec.project_name,
+        price=price,
+        currency=spec.currency,
+        simulated=spec.simulated,
+        now=now,
+    )

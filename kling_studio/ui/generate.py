@@ -112,6 +112,14 @@ class GenerateAction(QObject):
         for task in list(self._tasks):
             task.cancel()
 
+    async def aclose(self) -> None:
+        """Cancel the submits still running and wait until they have stopped (before the services close)."""
+        import asyncio
+
+        tasks = list(self._tasks)
+        self.cancel_all()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _new_job(self, project: Project, report: ProjectReport, project_path: Path | None) -> NewJob:
         request = build_request(project, report.tier)
         return NewJob(

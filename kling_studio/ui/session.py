@@ -116,6 +116,8 @@ class StudioSession:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.window.generate_action is not None:
+            await self.window.generate_action.aclose()
         services, self.services = self.services, None
         if services is not None:
             self.window.detach_services()

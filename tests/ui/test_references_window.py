@@ -8,13 +8,12 @@ request log read); asyncio runs on Qt's loop through qasync, as in the app.
 from __future__ import annotations
 
 import asyncio
-import time
 from urllib.parse import urlsplit
 
 import pytest
-import qasync
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
+from qt_async import run_on_qt_loop, wait_for
 from references_helpers import image_bytes
 
 from kling_studio.core.limits import Tier
@@ -79,30 +78,13 @@ def start_frame_project(start: Reference | None = None) -> Project:
     return project
 
 
-def run_on_qt_loop(coro_factory):
-    loop = qasync.QEventLoop(QApplication.instance())
-    asyncio.set_event_loop(loop)
-    try:
-        return loop.run_until_complete(coro_factory())
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
-
-
-async def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def with_services(window, body):
     services = await StudioServices.open(keys=KeyStore(MemoryKeyring(), environ={}))
     try:
         window.set_services(services)
         return await body(services)
     finally:
+        await window.generate_action.aclose()
         window.detach_services()
         await services.close()
 
