@@ -8,6 +8,7 @@ nested event loop inside a coroutine.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,6 +102,31 @@ class GenerateAction(QObject):
             self.confirmation_opened.emit(dialog)
             return
         self._start(spec)
+
+    def resubmit(self, spec: NewJob, action: str, reason: str) -> None:
+        """Send ``spec`` again (a retry, or a job that may have reached fal) once the user confirms its price.
+
+        Always asks, whatever the threshold: a new request is charged again.
+        """
+        if self._services is None:
+            self.failed.emit("The job queue is not running; try again in a moment.")
+            return
+        # The job goes where the services send it now: a retry of a simulated take is real once a key is set.
+        spec = replace(spec, simulated=bool(getattr(self._services, "simulated", False)))
+        threshold = format_usd(self._threshold) if self._threshold is not None else "—"
+        dialog = ConfirmPriceDialog(
+            action,
+            format_usd(spec.estimated_cost),
+            threshold,
+            bool(getattr(self._services, "simulated", False)),
+            self._dialog_parent,
+            reason=reason,
+        )
+        dialog.accepted.connect(lambda: self._start(spec))
+        dialog.finished.connect(dialog.deleteLater)
+        self._dialog = dialog
+        dialog.open()
+        self.confirmation_opened.emit(dialog)
 
     def cancel_all(self) -> None:
         """Cancel submits still running (the window is closing); recorded jobs stay resumable."""
