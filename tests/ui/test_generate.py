@@ -69,6 +69,16 @@ async def open_services() -> StudioServices:
     return await StudioServices.open(keys=KeyStore(MemoryKeyring(), environ={}))
 
 
+def queued(window) -> int:
+    """Rows in the window's queue."""
+    return window.outputs.queue_model.rowCount()
+
+
+def top_job(window):
+    """The newest job as the queue shows it."""
+    return window.outputs.queue_model.job_at(0)
+
+
 def test_generate_submits_to_the_simulator_and_the_job_shows_up_in_the_queue(qtbot, window):
     button = window.cost_meter.generate_button
     assert button.text() == "Generate 4k — $1.68"  # 4 s × $0.42
@@ -80,22 +90,22 @@ def test_generate_submits_to_the_simulator_and_the_job_shows_up_in_the_queue(qtb
             window.set_services(services)
             assert window.simulated and window.banner.isVisible()
             qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the job in the queue dock")
-            downloaded = lambda: window.jobs.jobs()[0].state is JobState.DOWNLOADED  # noqa: E731
+            await wait_for(lambda: queued(window) == 1, 20, "the job in the queue dock")
+            downloaded = lambda: top_job(window).state is JobState.DOWNLOADED  # noqa: E731
             await wait_for(downloaded, 120, "the simulated clip to download")
-            return window.jobs.jobs()[0]
+            model = window.outputs.queue_model
+            return top_job(window), [model.index(0, column).data() for column in range(model.columnCount())]
         finally:
             window.detach_services()
             await services.close()
 
-    job = run_on_qt_loop(scenario)
+    job, row = run_on_qt_loop(scenario)
     assert job.simulated
     assert job.tier == "4k" and str(job.estimated_cost) == "1.68"
     assert job.input["multi_prompt"][1] == {"prompt": "rain starts, rings spread", "duration": "2"}
     assert job.output_path is not None and job.output_path.stat().st_size > 0
-    text = window.jobs.data(window.jobs.index(0))
-    assert text.startswith("Paper boat · 4k · $1.68 — downloaded")
-    assert "simulated" in text
+    assert row[0] == f"Paper boat\n{job.id} · simulated"
+    assert row[1:4] == ["4k", "$1.68", "downloaded"]
 
 
 def test_above_the_threshold_generate_asks_first_and_sends_only_when_confirmed(qtbot, window):
@@ -114,10 +124,10 @@ def test_above_the_threshold_generate_asks_first_and_sends_only_when_confirmed(q
             assert dialog.text() == "Generate 4k for $1.68?"
             assert "nothing is charged" in dialog.informativeText()
             await asyncio.sleep(0.3)
-            assert window.jobs.rowCount() == 0, "nothing is sent before the user confirms"
+            assert queued(window) == 0, "nothing is sent before the user confirms"
             qtbot.mouseClick(dialog.go_button, Qt.MouseButton.LeftButton)
-            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the confirmed job")
-            return window.jobs.jobs()[0]
+            await wait_for(lambda: queued(window) == 1, 20, "the confirmed job")
+            return top_job(window)
         finally:
             window.detach_services()
             await services.close()
@@ -167,8 +177,8 @@ def test_keyboard_only_three_shots_typed_resized_reordered_and_generated(qtbot, 
             ]
             assert window.cost_meter.generate_button.text() == "Generate pro — $1.68"  # 10 s × $0.168
             qtbot.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
-            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the job sent from the keyboard")
-            return window.jobs.jobs()[0]
+            await wait_for(lambda: queued(window) == 1, 20, "the job sent from the keyboard")
+            return top_job(window)
         finally:
             window.detach_services()
             await services.close()
