@@ -187,6 +187,8 @@ class OutputsWorkspace(QObject):
         self.queue_panel.resubmit_requested.connect(self._on_queue_resubmit_requested)
         self.queue_panel.open_take_requested.connect(self.open_job)
         _replace_widget(self.queue_dock, self.queue_panel)
+        if self.queue_model.canFetchMore():
+            self.queue_model.fetchMore()  # the first page now, not when the Queue tab is first shown
 
         if self._tray is None and self._tray_available:
             self._tray = JobNotifier.tray_if_available(QApplication.windowIcon(), self)

@@ -7,6 +7,7 @@ free 127.0.0.1 port (no key: nothing can be charged); asyncio runs on Qt's loop 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from decimal import Decimal
 
@@ -50,10 +51,15 @@ def run_on_qt_loop(coro_factory):
     """Run a coroutine on a qasync loop over the test's QApplication (as the app does)."""
     loop = qasync.QEventLoop(QApplication.instance())
     asyncio.set_event_loop(loop)
+    # As run_app does: without asyncio's async-generator hooks, httpcore's unfinished body iterators are
+    # finalised by the garbage collector outside any task ("async generator ignored GeneratorExit").
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
     try:
         return loop.run_until_complete(coro_factory())
     finally:
         loop.close()  # stops qasync's worker threads (asyncio.to_thread)
+        sys.set_asyncgen_hooks(*hooks)
         asyncio.set_event_loop(None)
 
 
