@@ -28,7 +28,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMenu, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QScrollArea,
+    QTabWidget,
+    QWidget,
+)
 
 from kling_studio.core.errors import UserError
 from kling_studio.services import paths
@@ -109,7 +119,7 @@ class OutputsWorkspace(QObject):
 
         self.queue_dock = self._dock("Queue", "queueDock")
         self.queue_dock.setWidget(_placeholder("The job queue is starting…"))
-        self.library_dock = self._dock("Library", "libraryDock")
+        self.library_dock = self._dock("Library", "libraryDock", floatable=True)
         self.library_dock.setWidget(_placeholder("The library opens with the job queue…"))
 
         self.player = PlayerWidget()
@@ -144,9 +154,14 @@ class OutputsWorkspace(QObject):
         """Put the docks into the window, each tabbed with one of its docks, and their toggles into ``menu``.
 
         Queue and library go with ``bottom`` (Problems), the player with ``right`` (the inspector: a take
-        opened there has the height of the window), the review with ``left`` (the brief).
+        opened there has the height of the window), the review with ``left`` (the brief). The player and
+        the review show up when a take is opened (or from the View menu).
         """
         window = self._window
+        # The player and review are hidden until a take is opened: their minimum widths would narrow the
+        # storyboard for nothing. Hidden before they are tabbed, or Qt leaves stale tab bars on screen.
+        self.player_dock.hide()
+        self.review_dock.hide()
         for dock, beside in (
             (self.queue_dock, bottom),
             (self.library_dock, bottom),
@@ -186,7 +201,9 @@ class OutputsWorkspace(QObject):
         self.queue_panel.retry_requested.connect(self._on_queue_retry_requested)
         self.queue_panel.resubmit_requested.connect(self._on_queue_resubmit_requested)
         self.queue_panel.open_take_requested.connect(self.open_job)
-        _replace_widget(self.queue_dock, self.queue_panel)
+        # In a scroll area: at the default 1280 px the centre column is narrower than the action row, and
+        # a dock narrower than its widget's minimum would overlap the inspector.
+        _replace_widget(self.queue_dock, _scrolling(self.queue_panel))
         if self.queue_model.canFetchMore():
             self.queue_model.fetchMore()  # the first page now, not when the Queue tab is first shown
 
@@ -202,7 +219,9 @@ class OutputsWorkspace(QObject):
         self.library_panel.review.review_saved.connect(self._on_library_review_saved)
         self.delivery = DeliveryController(self.library_panel)
         self.delivery.reported.connect(self.reported)
-        _replace_widget(self.library_dock, self.library_panel)
+        # Scrolls too: under the storyboard, the library's details and checklist would otherwise set the
+        # height of the whole bottom dock area.
+        _replace_widget(self.library_dock, _scrolling(self.library_panel))
         self.library_model.reload()
 
         runner = services.runner
@@ -383,6 +402,14 @@ def _placeholder(text: str) -> QWidget:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setWordWrap(True)
     return label
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
 
 
 def _replace_widget(dock: QDockWidget, widget: QWidget) -> None:

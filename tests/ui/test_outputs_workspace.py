@@ -77,11 +77,13 @@ def test_a_generated_take_goes_from_the_queue_to_the_library_and_plays_from_the_
         services = await open_services()
         try:
             window.set_services(services)
-            assert outputs.queue_dock.widget() is outputs.queue_panel
+            assert outputs.queue_dock.isAncestorOf(outputs.queue_panel)
             qtbot.mouseClick(window.cost_meter.generate_button, Qt.MouseButton.LeftButton)
             await wait_for(lambda: outputs.queue_model.rowCount() == 1, 20, "the job in the queue")
             job = outputs.queue_model.job_at(0)
-            assert outputs.queue_panel.selected_job().id == job.id, "the job just sent is selected"
+            selected = outputs.queue_panel.selected_job
+            await wait_for(lambda: selected() is not None, 20, "the job selected once fal took it")
+            assert selected().id == job.id
             assert outputs.queue_dock.isVisible()
             await wait_for(lambda: state_shown(outputs, job.id) == "downloaded", 120, "the take downloaded")
             await wait_for(lambda: takes_listed(outputs) == [job.id], 20, "the take in the library")
