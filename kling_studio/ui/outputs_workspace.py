@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
@@ -45,16 +45,19 @@ from kling_studio.services import paths
 from kling_studio.services.jobs import Job, JobState
 from kling_studio.services.takes import Take, load_take, shot_starts
 from kling_studio.ui.generate import GenerateAction
-from kling_studio.ui.library.crop_export import CropDialog
-from kling_studio.ui.library.delivery import DeliveryController
-from kling_studio.ui.library.library_model import LibraryModel
-from kling_studio.ui.library.library_panel import LibraryPanel
 from kling_studio.ui.player.background import Background
-from kling_studio.ui.player.compare import CompareView
-from kling_studio.ui.player.player_widget import PlayerWidget
-from kling_studio.ui.queue_model import QueueModel, retry_spec
-from kling_studio.ui.queue_panel import JobNotifier, QueuePanel
 from kling_studio.ui.review.review_panel import ReviewPanel
+
+if TYPE_CHECKING:
+    # Loaded when used: PyAV (posters) and Qt Multimedia (players) would slow the window's first build, and
+    # every QMediaPlayer made costs a backend instance even if nothing is ever played.
+    from kling_studio.ui.library.delivery import DeliveryController
+    from kling_studio.ui.library.library_model import LibraryModel
+    from kling_studio.ui.library.library_panel import LibraryPanel
+    from kling_studio.ui.player.compare import CompareView
+    from kling_studio.ui.player.player_widget import PlayerWidget
+    from kling_studio.ui.queue_model import QueueModel
+    from kling_studio.ui.queue_panel import JobNotifier, QueuePanel
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +125,13 @@ class OutputsWorkspace(QObject):
         self.library_dock = self._dock("Library", "libraryDock", floatable=True)
         self.library_dock.setWidget(_placeholder("The library opens with the job queue…"))
 
-        self.player = PlayerWidget()
-        self.compare = CompareView()
+        self.player: PlayerWidget | None = None  # made when a take is first opened (see _players)
+        self.compare: CompareView | None = None
         self.player_tabs = QTabWidget()
         self.player_tabs.setObjectName("playerTabs")
         self.player_tabs.setDocumentMode(True)
-        self.player_tabs.addTab(self.player, "Player")
-        self.player_tabs.addTab(self.compare, "Compare")
-        self.player_tabs.setTabEnabled(1, False)
-        self.player_tabs.setTabToolTip(1, "Select two takes in the library and press Compare")
-        self.player_tabs.currentChanged.connect(self._on_player_tabs_current_changed)
         self.player_dock = self._dock("Player", "playerDock", floatable=True)
-        self.player_dock.setWidget(self.player_tabs)
+        self.player_dock.setWidget(_placeholder("Open a take from the queue or the library to play it here."))
 
         self.review = ReviewPanel()
         self.review.review_saved.connect(self._on_review_saved)
@@ -195,6 +193,12 @@ class OutputsWorkspace(QObject):
             return
         self.detach()
         self._services = services
+        from kling_studio.ui.library.delivery import DeliveryController
+        from kling_studio.ui.library.library_model import LibraryModel
+        from kling_studio.ui.library.library_panel import LibraryPanel
+        from kling_studio.ui.queue_model import QueueModel
+        from kling_studio.ui.queue_panel import JobNotifier, QueuePanel
+
         self.queue_model = QueueModel(services.store, parent=self)
         self.queue_panel = QueuePanel(self.queue_model, url_opener=self._url_opener)
         self.queue_panel.cancel_requested.connect(self._on_queue_cancel_requested)
@@ -241,8 +245,11 @@ class OutputsWorkspace(QObject):
         if self._services is None:
             return
         self._services = None
-        for dialog in self.library_panel.findChildren(CropDialog) if self.library_panel else ():
-            dialog.reject()  # stops its player and any export
+        if self.library_panel is not None:
+            from kling_studio.ui.library.crop_export import CropDialog
+
+            for dialog in self.library_panel.findChildren(CropDialog):
+                dialog.reject()  # stops its player and any export
         for model in (self.queue_model, self.library_model):
             if model is not None:
                 model.close()
@@ -257,8 +264,9 @@ class OutputsWorkspace(QObject):
         self.detach()
         self._closed = True
         self._sidecars.close()
-        self.player.close_media()
-        self.compare.close_media()
+        for player in (self.player, self.compare):
+            if player is not None:
+                player.close_media()
 
     @property
     def pending_tasks(self) -> int:
@@ -307,9 +315,13 @@ class OutputsWorkspace(QObject):
         self.cancel_job(job_id)
 
     def _on_queue_retry_requested(self, job: Job) -> None:
+        from kling_studio.ui.queue_model import retry_spec
+
         self._generate.resubmit(retry_spec(job), f"Retry {job.tier}", _RETRY_REASON)
 
     def _on_queue_resubmit_requested(self, job: Job) -> None:
+        from kling_studio.ui.queue_model import retry_spec
+
         self._generate.resubmit(retry_spec(job), f"Submit {job.tier} again", _RESUBMIT_REASON)
 
     def _on_runner_job_changed(self, job: Job) -> None:
@@ -347,9 +359,25 @@ class OutputsWorkspace(QObject):
         self.review_dock.raise_()
         self.take_opened.emit(take)
 
+    def _players(self) -> tuple[PlayerWidget, CompareView]:
+        """The player and compare views, made the first time a take is opened."""
+        if self.player is None or self.compare is None:
+            from kling_studio.ui.player.compare import CompareView
+            from kling_studio.ui.player.player_widget import PlayerWidget
+
+            self.player, self.compare = PlayerWidget(), CompareView()
+            self.player_tabs.addTab(self.player, "Player")
+            self.player_tabs.addTab(self.compare, "Compare")
+            self.player_tabs.setTabEnabled(1, False)
+            self.player_tabs.setTabToolTip(1, "Select two takes in the library and press Compare")
+            self.player_tabs.currentChanged.connect(self._on_player_tabs_current_changed)
+            _replace_widget(self.player_dock, self.player_tabs)
+        return self.player, self.compare
+
     def _play(self, path: Path, starts: list[float]) -> None:
-        self.player_tabs.setCurrentWidget(self.player)
-        self.player.load(path, shot_starts=starts)
+        player, _compare = self._players()
+        self.player_tabs.setCurrentWidget(player)
+        player.load(path, shot_starts=starts)
         self.player_dock.show()
         self.player_dock.raise_()
 
@@ -357,9 +385,10 @@ class OutputsWorkspace(QObject):
         """Show ``take_a`` and ``take_b`` in sync in the Compare tab (A is heard, B follows)."""
         if self._closed:
             return
+        _player, compare = self._players()
         self.player_tabs.setTabEnabled(1, True)
-        self.player_tabs.setCurrentWidget(self.compare)
-        self.compare.load(
+        self.player_tabs.setCurrentWidget(compare)
+        compare.load(
             take_a.video_path, take_b.video_path, title_a=_take_title(take_a), title_b=_take_title(take_b)
         )
         self.player_dock.show()
@@ -367,10 +396,11 @@ class OutputsWorkspace(QObject):
 
     def _on_player_tabs_current_changed(self, _index: int) -> None:
         # Only the tab in view plays: two soundtracks at once help nobody.
-        if self.player_tabs.currentWidget() is self.compare:
-            self.player.playback.pause()
+        player, compare = self._players()
+        if self.player_tabs.currentWidget() is compare:
+            player.playback.pause()
         else:
-            self.compare.playback_a.pause()
+            compare.playback_a.pause()
 
     # ---- reviews ------------------------------------------------------------------------------------------
     def _on_review_saved(self, take: Take) -> None:

@@ -70,6 +70,11 @@ def takes_listed(outputs: OutputsWorkspace) -> list[str]:
     return found
 
 
+def loaded_take(outputs: OutputsWorkspace):
+    """What the player has loaded (None before the first take is opened)."""
+    return outputs.player.playback.take if outputs.player is not None else None
+
+
 def test_a_generated_take_goes_from_the_queue_to_the_library_and_plays_from_the_queue(qtbot, window):
     outputs = window.outputs
 
@@ -93,9 +98,8 @@ def test_a_generated_take_goes_from_the_queue_to_the_library_and_plays_from_the_
             panel = outputs.queue_panel
             assert panel.open_button.isEnabled() and panel.reveal_button.isEnabled()
             qtbot.mouseClick(panel.open_button, Qt.MouseButton.LeftButton)
-            player = outputs.player
-            await wait_for(lambda: player.playback.take is not None, 30, "the take in the player")
-            return job, title, player.playback.take
+            await wait_for(lambda: loaded_take(outputs) is not None, 30, "the take in the player")
+            return job, title, loaded_take(outputs)
         finally:
             window.detach_services()
             await services.close()
@@ -204,7 +208,7 @@ def test_two_takes_selected_in_the_library_open_side_by_side_in_compare(qtbot, w
             model = outputs.library_model
             await wait_for(lambda: len(takes_listed(outputs)) == 2, 20, "both takes in the library")
             library = outputs.library_panel
-            assert not outputs.player_tabs.isTabEnabled(1)
+            assert outputs.compare is None, "the players are made when first needed"
             assert library.select_take(first)
             selection = library.tree.selectionModel()
             index = library.proxy.mapFromSource(model.take_index(second))
@@ -239,8 +243,8 @@ def test_closing_the_window_stops_the_players_and_leaves_no_task_running(qtbot, 
         await wait_for(lambda: len(takes_listed(outputs)) == 1, 20, "the take in the library")
         outputs.queue_panel.select_job(outputs.queue_model.job_at(0).id)
         qtbot.mouseClick(outputs.queue_panel.open_button, Qt.MouseButton.LeftButton)
+        await wait_for(lambda: loaded_take(outputs) is not None, 30, "the take in the player")
         player = outputs.player
-        await wait_for(lambda: player.playback.take is not None, 30, "the take in the player")
         player.playback.play()
         await wait_for(lambda: player.playback.is_playing, 10, "the take playing")
         qtbot.mouseClick(window.cost_meter.generate_button, Qt.MouseButton.LeftButton)
