@@ -53,16 +53,20 @@ def run_app(
     app.processEvents()
 
     from kling_studio.ui.file_open import FileOpenForwarder
+    from kling_studio.ui.gc_guard import MainThreadGarbageCollector
     from kling_studio.ui.qt_loop import qt_asyncio_loop
     from kling_studio.ui.session import StudioSession
 
     session = StudioSession(window, settings, on_shown=on_shown, show_welcome=show_welcome, open_path=open_path)
     file_opener = FileOpenForwarder(window, app)  # macOS sends double-clicked projects as FileOpen events
     app.installEventFilter(file_opener)
+    collector = MainThreadGarbageCollector(app)  # Qt objects freed by Python's collector die on the UI thread
+    collector.start()
     try:
         with qt_asyncio_loop(app) as loop:
             return loop.run_until_complete(session.run())
     finally:
+        collector.stop()
         app.removeEventFilter(file_opener)
 
 

@@ -8,6 +8,7 @@ nested event loop inside a coroutine.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,6 +108,32 @@ class GenerateAction(QObject):
             return
         self._start(spec, references)
 
+    def resubmit(self, spec: NewJob, action: str, reason: str) -> None:
+        """Send ``spec`` again (a retry, or a job that may have reached fal) once the user confirms its price.
+
+        Always asks, whatever the threshold: a new request is charged again.
+        """
+        if self._services is None:
+            self.failed.emit("The job queue is not running; try again in a moment.")
+            return
+        # The job goes where the services send it now: a retry of a simulated take is real once a key is set.
+        spec = replace(spec, simulated=bool(getattr(self._services, "simulated", False)))
+        threshold = format_usd(self._threshold) if self._threshold is not None else "—"
+        dialog = ConfirmPriceDialog(
+            action,
+            format_usd(spec.estimated_cost),
+            threshold,
+            bool(getattr(self._services, "simulated", False)),
+            self._dialog_parent,
+            reason=reason,
+        )
+        # Its input already carries the uploaded image URLs (no images to upload again).
+        dialog.accepted.connect(lambda: self._start(spec, None))
+        dialog.finished.connect(dialog.deleteLater)
+        self._dialog = dialog
+        dialog.open()
+        self.confirmation_opened.emit(dialog)
+
     def cancel_all(self) -> None:
         """Cancel submits still running (the window is closing); recorded jobs stay resumable."""
         for task in list(self._tasks):
@@ -132,14 +159,14 @@ class GenerateAction(QObject):
             project_path=project_path,
         )
 
-    def _start(self, spec: NewJob, references: ReferencesState) -> None:
+    def _start(self, spec: NewJob, references: ReferencesState | None) -> None:
         import asyncio  # runs on qasync's loop, which exists only after the window's first paint
 
         task = asyncio.ensure_future(self._submit(spec, references))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _submit(self, spec: NewJob, references: ReferencesState) -> None:
+    async def _submit(self, spec: NewJob, references: ReferencesState | None) -> None:
         services = self._services
         if services is None:
             self.failed.emit("The job queue closed before the job could be sent.")

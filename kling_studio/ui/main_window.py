@@ -5,7 +5,8 @@ in the :class:`LiveReport`, the current shot in the :class:`ShotSelection`. When
 project (New, Open, restore) the project-bound widgets are built again for the new project.
 
 Layout: the brief on the left, the inspector on the right (both full height), the timeline and shot list
-in the middle over a Problems / Queue tab strip, and the cost meter with the Generate button as a strip
+in the middle over a Problems / Queue / Library tab strip (the player and review tab in beside the
+inspector and the brief: see :mod:`outputs_workspace`), and the cost meter with the Generate button as a strip
 along the bottom that is always visible. Without a fal key a blue banner says "Simulator — nothing is
 charged" and offers "Add fal key…".
 """
@@ -56,8 +57,8 @@ if TYPE_CHECKING:
     from kling_studio.ui.generate import GenerateAction
     from kling_studio.ui.inspector import Inspector
     from kling_studio.ui.live_report import LiveReport
+    from kling_studio.ui.outputs_workspace import OutputsWorkspace
     from kling_studio.ui.problems_panel import ProblemsPanel
-    from kling_studio.ui.queue_dock import JobListModel
     from kling_studio.ui.selection import ShotSelection
     from kling_studio.ui.shot_list import ShotListModel, ShotListView
     from kling_studio.ui.timeline import TimelineWidget
@@ -134,7 +135,6 @@ class MainWindow(QMainWindow):
         self._key_dialog: KeyDialog | None = None
         self.pending_recovery_dialog: RecoveryDialog | None = None
         self.welcome_dialog: QWidget | None = None
-        self._unsubscribe_runner = None
 
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
@@ -157,9 +157,6 @@ class MainWindow(QMainWindow):
         self.brief_dock = self._dock("Brief", "briefDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.problems_dock = self._dock("Problems", "problemsDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.queue_dock = self._dock("Queue", "queueDock", Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.problems_dock, self.queue_dock)
-        self.problems_dock.raise_()
         self.references_dock = ReferencesDock(self, document.undo_stack, beside=self.inspector_dock)
 
         self._meter_bar = QToolBar("Cost", self)
@@ -180,7 +177,7 @@ class MainWindow(QMainWindow):
         self.shot_list: ShotListView | None = None
         self.shot_model: ShotListModel | None = None
         self.generate_action: GenerateAction | None = None
-        self.jobs: JobListModel | None = None
+        self.outputs: OutputsWorkspace | None = None  # queue, library, player, review (build_content)
 
         self._build_menus()
         self._docks_sized = False
@@ -199,7 +196,7 @@ class MainWindow(QMainWindow):
             return
         from kling_studio.core.pricing import PriceCatalog
         from kling_studio.ui.generate import GenerateAction
-        from kling_studio.ui.queue_dock import JobListModel, QueuePanel
+        from kling_studio.ui.outputs_workspace import OutputsWorkspace
 
         if self._catalog is None:
             self._catalog = PriceCatalog.bundled()
@@ -208,9 +205,10 @@ class MainWindow(QMainWindow):
         self.generate_action.failed.connect(self._on_generate_action_failed)
         self.generate_action.submitted.connect(self._on_generate_action_submitted)
         self.generate_action.upload_progressed.connect(lambda text: self.statusBar().showMessage(text, 5000))
-        self.jobs = JobListModel(self)
-        self.queue_panel = QueuePanel(self.jobs)
-        self._replace_dock_widget(self.queue_dock, self.queue_panel)
+        self.outputs = OutputsWorkspace(self.generate_action, self)
+        self.outputs.install(self.menu_view, self._view_separator, bottom=self.problems_dock,
+                             left=self.brief_dock, right=self.inspector_dock)
+        self.outputs.reported.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._bind(self.document.project)
         self._color_menu_icons()
         self.statusBar().showMessage("Ready", 3000)
@@ -335,10 +333,9 @@ class MainWindow(QMainWindow):
         menu_edit.addAction(self.action_redo)
 
         menu_view = self.menuBar().addMenu("&View")
-        docks = (self.brief_dock, self.inspector_dock, self.references_dock.dock, self.problems_dock, self.queue_dock)
-        for dock in docks:
+        for dock in (self.brief_dock, self.inspector_dock, self.references_dock.dock, self.problems_dock):
             menu_view.addAction(dock.toggleViewAction())
-        menu_view.addSeparator()
+        self.menu_view, self._view_separator = menu_view, menu_view.addSeparator()  # the outputs' docks go above
         menu_theme = menu_view.addMenu("&Theme")
         group = QActionGroup(self)
         chosen = str(self._settings.value("theme", "") or "")
@@ -407,14 +404,13 @@ class MainWindow(QMainWindow):
         if self.live is not None:
             self.live.set_catalog(services.catalog)
         self.set_simulated(bool(services.simulated))
-        self._unsubscribe_runner = services.runner.subscribe(self._on_runner_job_changed)
         self.references_dock.set_library(services.library)
+        self.outputs.attach(services)
 
     def detach_services(self) -> None:
         """Stop listening to the runner (before the services close)."""
-        if self._unsubscribe_runner is not None:
-            self._unsubscribe_runner()
-            self._unsubscribe_runner = None
+        if self.outputs is not None:
+            self.outputs.detach()
         if self.generate_action is not None:
             self.generate_action.set_services(None)
         self.references_dock.set_library(None)  # its workers stop before the library closes
@@ -424,9 +420,6 @@ class MainWindow(QMainWindow):
         """Show the ledger's figures in the cost meter."""
         if self.cost_meter is not None:
             self.cost_meter.set_spend(spend)
-
-    def _on_runner_job_changed(self, job) -> None:
-        self.jobs.upsert(job)
 
     # ---- project commands ----------------------------------------------------------------------------
     def new_project(self, project: Project | None = None) -> None:
@@ -660,9 +653,6 @@ class MainWindow(QMainWindow):
         self.show_message("Nothing was sent", reason, QMessageBox.Icon.Warning)
 
     def _on_generate_action_submitted(self, job) -> None:
-        self.jobs.upsert(job)
-        self.queue_dock.show()
-        self.queue_dock.raise_()
         self.statusBar().showMessage(f"Job sent: {job.project_name} ({job.tier})", 5000)
 
     # ---- closing -------------------------------------------------------------------------------------
@@ -707,6 +697,7 @@ class MainWindow(QMainWindow):
         if self._force_close or not self.document.is_dirty:
             if self.generate_action is not None:
                 self.generate_action.cancel_all()
+                self.outputs.close()
             self.references_dock.close()
             self.document.close()
             event.accept()

@@ -98,9 +98,8 @@ class StudioSession:
                 QTimer.singleShot(0, lambda: show_welcome(window))
         self.services = services
         window.set_services(services)
+        # The queue reads its first page of jobs itself, then follows the runner's events.
         window.generate_action.submitted.connect(lambda _job: self.own(self._refresh_spend()))
-        jobs = await asyncio.to_thread(services.store.list, limit=200)
-        window.jobs.set_jobs(jobs)
         await self._refresh_spend()
 
     async def _refresh_spend(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from PySide6.QtGui import QUndoStack
 
@@ -9,6 +11,7 @@ from kling_studio.core.limits import Mode
 from kling_studio.core.project import Project
 from kling_studio.core.storyboard import Shot, Storyboard
 from kling_studio.ui.edits import ProjectEditor
+from kling_studio.ui.gc_guard import MainThreadGarbageCollector
 from kling_studio.ui.selection import ShotSelection
 
 
@@ -20,6 +23,16 @@ def three_shot_project() -> Project:
         Shot("Wide aerial pull-back over the sea", 3, id="shot-c"),
     )
     return Project(name="Lighthouse", storyboard=Storyboard(mode=Mode.MULTI, shots=shots))
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_ui_thread(qapp):
+    """As the app does (kling_studio.ui.gc_guard): Qt objects freed by Python's collector die on their thread."""
+    collector = MainThreadGarbageCollector()
+    collector.start()
+    yield
+    collector.stop()
+    gc.collect()  # with the test's widgets still deleted on this thread
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ free 127.0.0.1 port (no key: nothing can be charged); asyncio runs on Qt's loop 
 from __future__ import annotations
 
 import asyncio
-import time
 from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
+from qt_async import run_on_qt_loop, wait_for
 
 from kling_studio.core.limits import Mode, Tier
 from kling_studio.core.pricing import PriceCatalog
@@ -23,7 +23,6 @@ from kling_studio.services.secrets import KeyStore, MemoryKeyring
 from kling_studio.services.studio_services import StudioServices
 from kling_studio.ui.document import ProjectDocument, RecentFiles
 from kling_studio.ui.main_window import MainWindow
-from kling_studio.ui.qt_loop import qt_asyncio_loop
 from kling_studio.ui.theme import Scheme, Theme
 
 
@@ -46,22 +45,18 @@ def window(qtbot, tmp_path, monkeypatch):
     win.close_without_asking()
 
 
-def run_on_qt_loop(coro_factory):
-    """Run a coroutine on a qasync loop over the test's QApplication (as the app does)."""
-    with qt_asyncio_loop(QApplication.instance()) as loop:
-        return loop.run_until_complete(coro_factory())
-
-
-async def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def open_services() -> StudioServices:
     return await StudioServices.open(keys=KeyStore(MemoryKeyring(), environ={}))
+
+
+def queued(window) -> int:
+    """Rows in the window's queue."""
+    return window.outputs.queue_model.rowCount()
+
+
+def top_job(window):
+    """The newest job as the queue shows it."""
+    return window.outputs.queue_model.job_at(0)
 
 
 def test_generate_submits_to_the_simulator_and_the_job_shows_up_in_the_queue(qtbot, window):
@@ -75,22 +70,22 @@ def test_generate_submits_to_the_simulator_and_the_job_shows_up_in_the_queue(qtb
             window.set_services(services)
             assert window.simulated and window.banner.isVisible()
             qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the job in the queue dock")
-            downloaded = lambda: window.jobs.jobs()[0].state is JobState.DOWNLOADED  # noqa: E731
+            await wait_for(lambda: queued(window) == 1, 20, "the job in the queue dock")
+            downloaded = lambda: top_job(window).state is JobState.DOWNLOADED  # noqa: E731
             await wait_for(downloaded, 120, "the simulated clip to download")
-            return window.jobs.jobs()[0]
+            model = window.outputs.queue_model
+            return top_job(window), [model.index(0, column).data() for column in range(model.columnCount())]
         finally:
             window.detach_services()
             await services.close()
 
-    job = run_on_qt_loop(scenario)
+    job, row = run_on_qt_loop(scenario)
     assert job.simulated
     assert job.tier == "4k" and str(job.estimated_cost) == "1.68"
     assert job.input["multi_prompt"][1] == {"prompt": "rain starts, rings spread", "duration": "2"}
     assert job.output_path is not None and job.output_path.stat().st_size > 0
-    text = window.jobs.data(window.jobs.index(0))
-    assert text.startswith("Paper boat · 4k · $1.68 — downloaded")
-    assert "simulated" in text
+    assert row[0] == f"Paper boat\n{job.id} · simulated"
+    assert row[1:4] == ["4k", "$1.68", "downloaded"]
 
 
 def test_above_the_threshold_generate_asks_first_and_sends_only_when_confirmed(qtbot, window):
@@ -109,10 +104,10 @@ def test_above_the_threshold_generate_asks_first_and_sends_only_when_confirmed(q
             assert dialog.text() == "Generate 4k for $1.68?"
             assert "nothing is charged" in dialog.informativeText()
             await asyncio.sleep(0.3)
-            assert window.jobs.rowCount() == 0, "nothing is sent before the user confirms"
+            assert queued(window) == 0, "nothing is sent before the user confirms"
             qtbot.mouseClick(dialog.go_button, Qt.MouseButton.LeftButton)
-            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the confirmed job")
-            return window.jobs.jobs()[0]
+            await wait_for(lambda: queued(window) == 1, 20, "the confirmed job")
+            return top_job(window)
         finally:
             window.detach_services()
             await services.close()
@@ -162,8 +157,8 @@ def test_keyboard_only_three_shots_typed_resized_reordered_and_generated(qtbot, 
             ]
             assert window.cost_meter.generate_button.text() == "Generate pro — $1.68"  # 10 s × $0.168
             qtbot.keyClick(view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
-            await wait_for(lambda: window.jobs.rowCount() == 1, 20, "the job sent from the keyboard")
-            return window.jobs.jobs()[0]
+            await wait_for(lambda: queued(window) == 1, 20, "the job sent from the keyboard")
+            return top_job(window)
         finally:
             window.detach_services()
             await services.close()

@@ -131,8 +131,8 @@ def test_generate_with_a_start_frame_uploads_it_and_sends_image_to_video(qtbot, 
 
     async def body(services):
         qtbot.mouseClick(window.cost_meter.generate_button, Qt.MouseButton.LeftButton)
-        await wait_for(lambda: window.jobs.rowCount() == 1, 30, "the job in the queue dock")
-        return window.jobs.jobs()[0]
+        await wait_for(lambda: window.outputs.queue_model.rowCount() == 1, 30, "the job in the queue dock")
+        return window.outputs.queue_model.job_at(0)
 
     job = run_on_qt_loop(lambda: with_services(window, body))
     assert job.model_id == "fal-ai/kling-video/v3/standard/image-to-video"
@@ -153,10 +153,10 @@ def test_a_failed_upload_sends_nothing_and_says_which_image(qtbot, window, make_
         qtbot.mouseClick(window.cost_meter.generate_button, Qt.MouseButton.LeftButton)
         await wait_for(lambda: failures, 30, "the upload to fail")
         await asyncio.sleep(0.2)
-        return await asyncio.to_thread(services.store.list)
+        return await asyncio.to_thread(services.store.list), window.outputs.queue_model.rowCount()
 
-    jobs = run_on_qt_loop(lambda: with_services(window, body))
-    assert jobs == [] and window.jobs.rowCount() == 0
+    jobs, rows_in_queue = run_on_qt_loop(lambda: with_services(window, body))
+    assert jobs == [] and rows_in_queue == 0
     assert sim.submits_for() == 0
     box = window.message_box
     assert box is not None and box.isVisible()

@@ -14,6 +14,7 @@ class ConfirmPriceDialog(QMessageBox):
         threshold_text: the user's threshold, e.g. ``$2.00``.
         simulated: True on the simulator (the text then says nothing is charged).
         parent: the window.
+        reason: why this is asked, instead of the threshold sentence (a retry is always confirmed).
     """
 
     def __init__(
@@ -23,6 +24,8 @@ class ConfirmPriceDialog(QMessageBox):
         threshold_text: str,
         simulated: bool,
         parent: QWidget | None = None,
+        *,
+        reason: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Confirm the price")
@@ -33,9 +36,8 @@ class ConfirmPriceDialog(QMessageBox):
             if simulated
             else f"Your fal account will be charged {price_text}."
         )
-        self.setInformativeText(
-            f"{charged} You asked to confirm anything above {threshold_text} (Settings → Confirm above…)."
-        )
+        why = reason or f"You asked to confirm anything above {threshold_text} (Settings → Confirm above…)."
+        self.setInformativeText(f"{charged} {why}")
         self.go_button = self.addButton(action, QMessageBox.ButtonRole.AcceptRole)
         self.cancel_button = self.addButton(QMessageBox.StandardButton.Cancel)
         self.setDefaultButton(self.cancel_button)

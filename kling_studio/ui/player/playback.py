@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import Q_ARG, QMetaObject, QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer, QVideoFrame
 
@@ -100,6 +100,7 @@ class Playback(QObject):
         self._hide_still_on_next_frame = False
         self._loops = False
         self._load_token = 0
+        self._opening: tuple[int, LoadedTake] | None = None
         self._background = Background(workers=1, name="player", parent=self)
         self._seek_timer = QTimer(self)
         self._seek_timer.setSingleShot(True)
@@ -145,13 +146,23 @@ class Playback(QObject):
             return
         self._cache = cache
         cache.subscribe(self._cache_frame_decoded.emit)
-        self.take = LoadedTake(path, info, timeline, shot_starts)
         self.current_index = 0
         self.view.set_frame_size(info.width, info.height)
-        self.player.setSource(QUrl.fromLocalFile(str(path)))
-        self.player.setLoops(QMediaPlayer.Loops.Infinite if self._loops else QMediaPlayer.Loops.Once)
-        self.player.pause()  # paused, not stopped: the first frame shows, and seeks show their frame
-        cache.seek(0)
+        self._opening = (token, LoadedTake(path, info, timeline, shot_starts))
+        # Queued, so a previous take's FFmpeg threads are torn down from the event loop (see _from_event_loop);
+        # the take counts as loaded once they have run, so play() and seeks never reach the previous source.
+        _from_event_loop(self.player, "setSource", Q_ARG(QUrl, QUrl.fromLocalFile(str(path))))
+        self.player.setLoops(self._loop_count())
+        _from_event_loop(self.player, "pause")  # paused, not stopped: the first frame shows, and seeks show it
+        QMetaObject.invokeMethod(self, "_finish_opening", Qt.ConnectionType.QueuedConnection)
+
+    @Slot()
+    def _finish_opening(self) -> None:
+        opening, self._opening = self._opening, None
+        if opening is None or opening[0] != self._load_token or self._cache is None:
+            return
+        self.take = opening[1]
+        self._cache.seek(0)
         self.loaded.emit(self.take)
 
     def _on_open_failed(self, token: int, path: Path, error: BaseException) -> None:
@@ -167,7 +178,7 @@ class Playback(QObject):
         """Stop playing and free the decoder (call before the view goes away)."""
         self._load_token += 1
         self._seek_timer.stop()
-        self.player.stop()
+        _from_event_loop(self.player, "stop")
         self._drop_cache()
         self._background.close()
 
@@ -224,7 +235,10 @@ class Playback(QObject):
     def set_loop(self, loop: bool) -> None:
         """Play again from the start at the end (True) or stop there."""
         self._loops = loop
-        self.player.setLoops(QMediaPlayer.Loops.Infinite if loop else QMediaPlayer.Loops.Once)
+        self.player.setLoops(self._loop_count())
+
+    def _loop_count(self) -> int:
+        return (QMediaPlayer.Loops.Infinite if self._loops else QMediaPlayer.Loops.Once).value
 
     @property
     def loops(self) -> bool:
@@ -364,3 +378,14 @@ class Playback(QObject):
         width = int(self.view.viewport().width() * ratio)
         height = int(self.view.viewport().height() * ratio)
         return min(1280, max(320, width)), min(720, max(180, height))
+
+
+def _from_event_loop(player: QMediaPlayer, slot: str, *args) -> None:
+    """Call one of ``player``'s C++ slots from Qt's event loop, where this thread does not hold the GIL.
+
+    ``stop()`` and ``setSource()`` tear down Qt's FFmpeg threads and wait for them, and the audio thread's
+    teardown disconnects from our Python-made QAudioOutput, which needs the GIL (shiboken looks for a Python
+    override). Called straight from Python, which holds the GIL, both threads wait for each other: the app
+    hung on closing a playing take. Queued calls run in order, before any later queued call or deletion.
+    """
+    QMetaObject.invokeMethod(player, slot, Qt.ConnectionType.QueuedConnection, *args)
