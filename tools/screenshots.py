@@ -75,14 +75,16 @@ def main() -> int:
         for width, height in SIZES:
             document = ProjectDocument(Path(sandbox) / "recovery", RecentFiles(Path(sandbox) / "recent.json"))
             settings = QSettings(str(Path(sandbox) / "window.ini"), QSettings.Format.IniFormat)
-            window = MainWindow(document, theme, PriceCatalog.bundled(), settings)
+            # As run_app does: the frame is shown first and the docks are built into it.
+            window = MainWindow(document, theme, PriceCatalog.bundled(), settings, build=False)
+            window.resize(width, height)
+            window.show()
+            window.build_content()
             project = new_project_from_preset(PRESET)
             document.new_project(project)
             window.set_spend(
                 Spend(today=Decimal("2.52"), month=Decimal("18.90"), budget_left=Decimal("31.10"))
             )
-            window.resize(width, height)
-            window.show()
             window.set_services(services)
             window.selection.select_index(1)
             outputs = window.outputs
@@ -96,9 +98,9 @@ def main() -> int:
             image.save(str(path))
             print(f"{path} ({image.width()}×{image.height()})")
             if (width, height) == SIZES[-1]:
-                outputs.open_job(model.job_at(0))
+                outputs.open_job(model.job_at(0))  # the player is made once the sidecar is read
+                spin(15, lambda: outputs.player is not None and outputs.player.playback.take is not None)
                 player = outputs.player
-                spin(15, lambda: player.playback.take is not None)
                 player.playback.seek_frame(60)
                 spin(5, lambda: player.playback.still_index() == 60)
                 spin(0.3)

@@ -70,6 +70,10 @@ PROJECT_SUFFIXES = (PROJECT_SUFFIX, ".json")
 _ICON_NAMES = ("preset", "rebuild", "link", "unlink", "single", "multi", "warning", "error", "add-shot")
 
 
+#: How long after the docks are built the window sizes them (the layout settles in a few event-loop turns).
+SETTLE_MS = 100
+
+
 class SimulatorBanner(QFrame):
     """"Simulator — nothing is charged" across the top, with an "Add fal key…" button."""
 
@@ -211,6 +215,9 @@ class MainWindow(QMainWindow):
         self.outputs.reported.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._bind(self.document.project)
         self._color_menu_icons()
+        if self.isVisible():
+            # Once the layout has settled on the new docks and the first project (sized earlier, it reflows).
+            QTimer.singleShot(SETTLE_MS, self, self._size_docks_once)
         self.statusBar().showMessage("Ready", 3000)
 
     def _color_menu_icons(self) -> None:
@@ -277,7 +284,11 @@ class MainWindow(QMainWindow):
         center.setStretchFactor(0, 0)
         center.setStretchFactor(1, 1)
         center.setSizes([240, 400])
+        # A new central widget makes the window share out the space again; keep the docks as the user left them.
+        kept = (self.brief_dock.width(), self.inspector_dock.width(), self.problems_dock.height())
         self.setCentralWidget(center)
+        if self._docks_sized:
+            QTimer.singleShot(0, self, lambda: self._restore_dock_sizes(*kept))
         self._replace_dock_widget(self.brief_dock, self.brief_editor)
         self._replace_dock_widget(self.inspector_dock, self.inspector)
         self._replace_dock_widget(self.problems_dock, self.problems_panel)
@@ -714,11 +725,22 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:
         """Size the docks for the window's first size: about a quarter of the width each side."""
         super().showEvent(event)
-        if not self._docks_sized:
-            self._docks_sized = True
-            side = max(320, min(460, self.width() // 4))
-            self.resizeDocks([self.brief_dock, self.inspector_dock], [side, side], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.problems_dock], [max(140, self.height() // 5)], Qt.Orientation.Vertical)
+        if self.generate_action is not None:
+            self._size_docks_once()
+
+    def _restore_dock_sizes(self, brief: int, inspector: int, bottom: int) -> None:
+        self.resizeDocks([self.brief_dock, self.inspector_dock], [brief, inspector], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [bottom], Qt.Orientation.Vertical)
+
+    def _size_docks_once(self) -> None:
+        # Only once the docks hold their editors (the app shows the empty frame first, then builds them):
+        # sized while empty, the side docks took the width the editors then kept, squeezing the storyboard.
+        if self._docks_sized:
+            return
+        self._docks_sized = True
+        side = max(320, min(460, self.width() // 4))
+        self.resizeDocks([self.brief_dock, self.inspector_dock], [side, side], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.problems_dock], [max(140, self.height() // 5)], Qt.Orientation.Vertical)
 
     # ---- drag and drop -------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
