@@ -10,43 +10,23 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from qt_async import run_on_qt_loop, wait_for
+from studio_window import open_services, open_window, paper_boat
 
 from kling_studio.core.limits import Mode, Tier
-from kling_studio.core.pricing import PriceCatalog
 from kling_studio.core.project import Project
-from kling_studio.core.storyboard import Shot, Storyboard
+from kling_studio.core.storyboard import Storyboard
 from kling_studio.services.jobs import JobState
-from kling_studio.services.secrets import KeyStore, MemoryKeyring
-from kling_studio.services.studio_services import StudioServices
-from kling_studio.ui.document import ProjectDocument, RecentFiles
-from kling_studio.ui.main_window import MainWindow
-from kling_studio.ui.theme import Scheme, Theme
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("KLING_STUDIO_SIM_SPEED", "20")
-    app = QApplication.instance()
-    document = ProjectDocument(tmp_path / "recovery", RecentFiles(tmp_path / "recent.json"))
-    settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(document, Theme(app, Scheme.DARK), PriceCatalog.bundled(), settings)
-    qtbot.addWidget(win)
-    shots = [Shot("a paper boat on a puddle", 2), Shot("rain starts, rings spread", 2)]
-    project = Project(name="Paper boat", storyboard=Storyboard(mode=Mode.MULTI, shots=shots))
-    project.settings.set("tier", Tier.K4)
-    project.settings.set("generate_audio", False)
-    document.new_project(project)
-    win.resize(1280, 800)
-    win.show()
+    win = open_window(qtbot, tmp_path, paper_boat(Tier.K4))
     yield win
     win.close_without_asking()
-
-
-async def open_services() -> StudioServices:
-    return await StudioServices.open(keys=KeyStore(MemoryKeyring(), environ={}))
 
 
 def queued(window) -> int:

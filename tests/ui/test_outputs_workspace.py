@@ -13,42 +13,25 @@ from pathlib import Path
 import pytest
 from library_takes import quick_take
 from player_clips import clip
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtMultimedia import QMediaPlayer
 from PySide6.QtWidgets import QApplication
+from qt_async import run_on_qt_loop, wait_for
 from queue_jobs import make_job, spec
-from test_generate import open_services, run_on_qt_loop, wait_for
+from studio_window import open_services, open_window, paper_boat
 
-from kling_studio.core.limits import Mode, Tier
-from kling_studio.core.pricing import PriceCatalog
-from kling_studio.core.project import Project
-from kling_studio.core.storyboard import Shot, Storyboard
+from kling_studio.core.limits import Tier
 from kling_studio.services import paths
 from kling_studio.services.jobs import JobState
-from kling_studio.ui.document import ProjectDocument, RecentFiles
 from kling_studio.ui.library.library_model import TakeRole
-from kling_studio.ui.main_window import MainWindow
 from kling_studio.ui.outputs_workspace import OutputsWorkspace
 from kling_studio.ui.queue_model import STATE, TAKE
-from kling_studio.ui.theme import Scheme, Theme
 
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("KLING_STUDIO_SIM_SPEED", "20")
-    app = QApplication.instance()
-    document = ProjectDocument(tmp_path / "recovery", RecentFiles(tmp_path / "recent.json"))
-    settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(document, Theme(app, Scheme.DARK), PriceCatalog.bundled(), settings)
-    qtbot.addWidget(win)
-    shots = [Shot("a paper boat on a puddle", 2), Shot("rain starts, rings spread", 2)]
-    project = Project(name="Paper boat", storyboard=Storyboard(mode=Mode.MULTI, shots=shots))
-    project.settings.set("tier", Tier.STANDARD)
-    project.settings.set("generate_audio", False)
-    document.new_project(project)
-    win.set_threshold(None)
-    win.resize(1280, 800)
-    win.show()
+    win = open_window(qtbot, tmp_path, paper_boat(Tier.STANDARD))
     yield win
     win.close_without_asking()
 

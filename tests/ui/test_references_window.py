@@ -11,13 +11,12 @@ import asyncio
 from urllib.parse import urlsplit
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
 from qt_async import run_on_qt_loop, wait_for
 from references_helpers import image_bytes
+from studio_window import open_window
 
 from kling_studio.core.limits import Tier
-from kling_studio.core.pricing import PriceCatalog
 from kling_studio.core.project import Project
 from kling_studio.core.references import Reference
 from kling_studio.core.settings import Settings, SettingsValues
@@ -25,9 +24,6 @@ from kling_studio.services.reference_library import ReferenceLibrary
 from kling_studio.services.secrets import KeyStore, MemoryKeyring
 from kling_studio.services.simulator import FaultPlan, SimulatorConfig, SimulatorServer
 from kling_studio.services.studio_services import StudioServices
-from kling_studio.ui.document import ProjectDocument, RecentFiles
-from kling_studio.ui.main_window import MainWindow
-from kling_studio.ui.theme import Scheme, Theme
 
 
 @pytest.fixture
@@ -50,14 +46,7 @@ def make_simulator(tmp_path, monkeypatch):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    app = QApplication.instance()
-    document = ProjectDocument(tmp_path / "recovery", RecentFiles(tmp_path / "recent.json"))
-    settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(document, Theme(app, Scheme.DARK), PriceCatalog.bundled(), settings)
-    qtbot.addWidget(win)
-    win.set_threshold(None)
-    win.resize(1280, 800)
-    win.show()
+    win = open_window(qtbot, tmp_path)
     yield win
     win.close_without_asking()
 
