@@ -93,6 +93,8 @@ def main() -> int:
             model = outputs.queue_model
             spin(5, lambda: model.index(0, 0).data(Qt.ItemDataRole.DecorationRole) is not None)
             spin(0.3)
+            outputs.queue_dock.raise_()  # again, once the docks are sized: the finished take shows in the queue
+            spin(0.2)
             image = window.grab()
             path = args.out / f"main-{width}x{height}-{scheme}.png"
             image.save(str(path))
