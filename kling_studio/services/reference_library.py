@@ -23,6 +23,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -68,6 +69,10 @@ CREATE TABLE IF NOT EXISTS uploads (
     PRIMARY KEY (sha256, storage_url)
 );
 """
+
+
+#: How long opening the index waits for another process holding it.
+OPEN_BUSY_SECONDS = 15.0
 
 
 class ReferenceMissingError(UserError):
@@ -166,9 +171,10 @@ class ReferenceLibrary:
         (root / "images").mkdir(parents=True, exist_ok=True)
         (root / "thumbs").mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(root / INDEX_FILE, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = sqlite3.connect(
+            root / INDEX_FILE, check_same_thread=False, isolation_level=None, timeout=OPEN_BUSY_SECONDS
+        )
+        _prepare_index(self._db)
 
     @classmethod
     def open_default(cls) -> ReferenceLibrary:
@@ -395,6 +401,27 @@ class ReferenceLibrary:
                 "INSERT OR REPLACE INTO uploads VALUES (?,?,?,?)",
                 (sha256, storage_url, url, uploaded_at.isoformat()),
             )
+
+
+def _prepare_index(db: sqlite3.Connection) -> None:
+    """WAL mode and the schema, retried while another process (a second `kling-studio submit`) does the same.
+
+    SQLite answers "database is locked" at once, without waiting, when two connections switch a new file to WAL
+    together (about 1 open in 450 with three processes here), so the busy timeout alone does not cover it.
+    """
+    deadline = time.monotonic() + OPEN_BUSY_SECONDS
+    delay = 0.01
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def _item(row: tuple) -> LibraryItem:

@@ -92,12 +92,12 @@ def _victim(project: Path, env: dict[str, str], mode: str, delay: float) -> str:
             proc.send_signal(signal.SIGKILL)
     finally:
         try:
-            proc.communicate(timeout=30)
+            _out, rest = proc.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.communicate()
+            _out, rest = proc.communicate()
     if outcome != "killed" and proc.returncode not in (0, -signal.SIGKILL) and mode != "startup":
-        return f"submit ({mode}) ended with {proc.returncode} before its kill"
+        return f"submit ({mode}) ended with {proc.returncode} before its kill: {(rest or '')[-400:]}"
     return ""
 
 
