@@ -51,15 +51,11 @@ async def upload_references(
 ) -> NewJob:
     """``spec`` with its image placeholders replaced by uploaded URLs, and its provenance references filled.
 
-    Returns ``spec`` unchanged when its input names no image.
-
     Raises:
         ReferenceImagesMissingError: The library lacks some of the project's images (checked before any upload).
         StorageUploadError: An upload failed.
         ImageRejectedError: A stored image breaks fal's limits.
     """
-    if not placeholder_hashes(spec.input):
-        return spec
     state = references.state if isinstance(references, ProjectReferences) else references
     missing = await asyncio.to_thread(uploader.library.missing_references, state.all_references())
     if missing:
@@ -90,15 +86,15 @@ async def submit_job(
         ReferenceImagesMissingError, StorageUploadError, ImageRejectedError: see :func:`upload_references`.
         NoReferenceUploaderError: The input names images but no references or uploader were given.
     """
-    if placeholder_hashes(spec.input):
-        if references is None or uploader is None:
-            raise NoReferenceUploaderError(
-                "This job uses reference images, but the reference library is not open, so they cannot be "
-                "uploaded. Nothing was sent; try again in a moment."
-            )
-        await asyncio.to_thread(store.check_budget, spec)
-        spec = await upload_references(spec, references, uploader, on_progress)
-    return await runner.submit(spec)
+    if not placeholder_hashes(spec.input):
+        return await runner.submit(spec)
+    if references is None or uploader is None:
+        raise NoReferenceUploaderError(
+            "This job uses reference images, but the reference library is not open, so they cannot be "
+            "uploaded. Nothing was sent; try again in a moment."
+        )
+    await asyncio.to_thread(store.check_budget, spec)
+    return await runner.submit(await upload_references(spec, references, uploader, on_progress))
 
 
 def describe_upload(progress: UploadProgress) -> str:

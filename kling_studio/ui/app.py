@@ -100,4 +100,3 @@ def app_icon_path() -> str | None:
     """The app icon's file, when the package carries it."""
     path = resources.files("kling_studio").joinpath("resources", "icons", "app-icon.svg")
     return str(path) if path.is_file() else None
-

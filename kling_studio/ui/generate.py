@@ -24,9 +24,10 @@ from kling_studio.core.request import build_request
 from kling_studio.services.jobs import Job, NewJob
 from kling_studio.ui.dialogs.confirm_price_dialog import ConfirmPriceDialog
 from kling_studio.ui.live_report import ProjectReport
+from kling_studio.ui.owned_tasks import OwnedTasks
 
 if TYPE_CHECKING:
-    import asyncio
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class GenerateAction(QObject):
         self._dialog_parent = dialog_parent
         self._services = None
         self._threshold: Decimal | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = OwnedTasks()
         self._dialog: ConfirmPriceDialog | None = None
 
     @property
@@ -74,7 +75,7 @@ class GenerateAction(QObject):
     @property
     def pending(self) -> int:
         """Submits still running."""
-        return len(self._tasks)
+        return self._tasks.running
 
     def request(self, project: Project, report: ProjectReport, project_path: Path | None) -> None:
         """The user pressed Generate: confirm if needed, then submit."""
@@ -97,14 +98,10 @@ class GenerateAction(QObject):
                 f"Generate {report.tier.value}",
                 format_usd(current.total),
                 format_usd(self._threshold),
-                bool(getattr(self._services, "simulated", False)),
+                self._simulated,
                 self._dialog_parent,
             )
-            dialog.accepted.connect(lambda: self._start(spec, references))
-            dialog.finished.connect(dialog.deleteLater)
-            self._dialog = dialog
-            dialog.open()
-            self.confirmation_opened.emit(dialog)
+            self._start_when_confirmed(dialog, spec, references)
             return
         self._start(spec, references)
 
@@ -117,18 +114,23 @@ class GenerateAction(QObject):
             self.failed.emit("The job queue is not running; try again in a moment.")
             return
         # The job goes where the services send it now: a retry of a simulated take is real once a key is set.
-        spec = replace(spec, simulated=bool(getattr(self._services, "simulated", False)))
+        spec = replace(spec, simulated=self._simulated)
         threshold = format_usd(self._threshold) if self._threshold is not None else "—"
         dialog = ConfirmPriceDialog(
-            action,
-            format_usd(spec.estimated_cost),
-            threshold,
-            bool(getattr(self._services, "simulated", False)),
-            self._dialog_parent,
-            reason=reason,
+            action, format_usd(spec.estimated_cost), threshold, self._simulated, self._dialog_parent, reason=reason
         )
         # Its input already carries the uploaded image URLs (no images to upload again).
-        dialog.accepted.connect(lambda: self._start(spec, None))
+        self._start_when_confirmed(dialog, spec, None)
+
+    @property
+    def _simulated(self) -> bool:
+        return bool(getattr(self._services, "simulated", False))
+
+    def _start_when_confirmed(
+        self, dialog: ConfirmPriceDialog, spec: NewJob, references: ReferencesState | None
+    ) -> None:
+        """Open the price question (non-blocking); the job starts only if the user accepts it."""
+        dialog.accepted.connect(lambda: self._start(spec, references))
         dialog.finished.connect(dialog.deleteLater)
         self._dialog = dialog
         dialog.open()
@@ -136,16 +138,11 @@ class GenerateAction(QObject):
 
     def cancel_all(self) -> None:
         """Cancel submits still running (the window is closing); recorded jobs stay resumable."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
 
     async def aclose(self) -> None:
         """Cancel the submits still running and wait until they have stopped (before the services close)."""
-        import asyncio
-
-        tasks = list(self._tasks)
-        self.cancel_all()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.aclose()
 
     def _new_job(self, project: Project, report: ProjectReport, project_path: Path | None) -> NewJob:
         request = build_request(project, report.tier)
@@ -155,16 +152,12 @@ class GenerateAction(QObject):
             tier=report.tier.value,
             input=dict(request.arguments),
             estimated_cost=report.current.total if report.current else Decimal(0),
-            simulated=bool(getattr(self._services, "simulated", False)),
+            simulated=self._simulated,
             project_path=project_path,
         )
 
     def _start(self, spec: NewJob, references: ReferencesState | None) -> None:
-        import asyncio  # runs on qasync's loop, which exists only after the window's first paint
-
-        task = asyncio.ensure_future(self._submit(spec, references))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(self._submit(spec, references))  # on qasync's loop, running since the first paint
 
     async def _submit(self, spec: NewJob, references: ReferencesState | None) -> None:
         services = self._services

@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
         kept = (self.brief_dock.width(), self.inspector_dock.width(), self.problems_dock.height())
         self.setCentralWidget(center)
         if self._docks_sized:
-            QTimer.singleShot(0, self, lambda: self._restore_dock_sizes(*kept))
+            QTimer.singleShot(0, self, lambda: self._set_dock_sizes(*kept))
         self._replace_dock_widget(self.brief_dock, self.brief_editor)
         self._replace_dock_widget(self.inspector_dock, self.inspector)
         self._replace_dock_widget(self.problems_dock, self.problems_panel)
@@ -728,7 +728,7 @@ class MainWindow(QMainWindow):
         if self.generate_action is not None:
             self._size_docks_once()
 
-    def _restore_dock_sizes(self, brief: int, inspector: int, bottom: int) -> None:
+    def _set_dock_sizes(self, brief: int, inspector: int, bottom: int) -> None:
         self.resizeDocks([self.brief_dock, self.inspector_dock], [brief, inspector], Qt.Orientation.Horizontal)
         self.resizeDocks([self.problems_dock], [bottom], Qt.Orientation.Vertical)
 
@@ -739,8 +739,7 @@ class MainWindow(QMainWindow):
             return
         self._docks_sized = True
         side = max(320, min(460, self.width() // 4))
-        self.resizeDocks([self.brief_dock, self.inspector_dock], [side, side], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.problems_dock], [max(140, self.height() // 5)], Qt.Orientation.Vertical)
+        self._set_dock_sizes(side, side, max(140, self.height() // 5))
 
     # ---- drag and drop -------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -20,9 +20,8 @@ also stops the players and cancels this workspace's tasks.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ from kling_studio.services import paths
 from kling_studio.services.jobs import Job, JobState
 from kling_studio.services.takes import Take, load_take, shot_starts
 from kling_studio.ui.generate import GenerateAction
+from kling_studio.ui.owned_tasks import OwnedTasks
 from kling_studio.ui.player.background import Background
 from kling_studio.ui.review.review_panel import ReviewPanel
 
@@ -105,7 +105,7 @@ class OutputsWorkspace(QObject):
         self._tray_available = tray_available
         self._services: Any = None
         self._unsubscribe: list[Callable[[], None]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = OwnedTasks()
         self._closed = False
         self.queue_model: QueueModel | None = None
         self.queue_panel: QueuePanel | None = None
@@ -240,7 +240,7 @@ class OutputsWorkspace(QObject):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
-        self._cancel_tasks()
+        self._tasks.cancel()
         self._library_timer.stop()
         if self._services is None:
             return
@@ -271,16 +271,7 @@ class OutputsWorkspace(QObject):
     @property
     def pending_tasks(self) -> int:
         """This workspace's asyncio tasks still running (cancels sent to the runner)."""
-        return sum(1 for task in self._tasks if not task.done())
-
-    def _own(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        return self._tasks.running
 
     # ---- jobs ---------------------------------------------------------------------------------------------
     def show_job(self, job: Job) -> None:
@@ -294,7 +285,7 @@ class OutputsWorkspace(QObject):
     def cancel_job(self, job_id: str) -> None:
         """Ask the runner to cancel ``job_id`` (a job fal already finished is kept: it is paid for)."""
         if self._services is not None:
-            self._own(self._cancel(self._services.runner, job_id))
+            self._tasks.start(self._cancel(self._services.runner, job_id))
 
     async def _cancel(self, runner: Any, job_id: str) -> None:
         try:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QSettings, QTimer
 from kling_studio.ui.cost_meter import Spend
 from kling_studio.ui.document import find_recoveries
 from kling_studio.ui.main_window import MainWindow
+from kling_studio.ui.owned_tasks import OwnedTasks
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +47,13 @@ class StudioSession:
         self._on_shown = on_shown
         self._show_welcome = show_welcome
         self._open_path = open_path
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks = OwnedTasks(on_done=_log_failure)
         self.services = None
         self._welcome_pending = False
 
     def own(self, coro) -> asyncio.Task[object]:
         """Start ``coro`` as a task this session cancels on close."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_log_failure)
-        return task
+        return self._tasks.start(coro)
 
     async def run(self) -> int:
         """Offer recovery or the welcome, open the services, wait until the window closes, clean up."""
@@ -112,9 +109,7 @@ class StudioSession:
 
     async def close(self) -> None:
         """Cancel owned tasks, then close the services (jobs stay resumable on disk)."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.aclose()
         if self.window.generate_action is not None:
             await self.window.generate_action.aclose()
         services, self.services = self.services, None
