@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import time
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QUndoStack
 
 from kling_studio.core.limits import Mode
@@ -33,6 +37,32 @@ def collect_garbage_on_the_ui_thread(qapp):
     yield
     collector.stop()
     gc.collect()  # with the test's widgets still deleted on this thread
+    _let_media_threads_finish()
+
+
+def _media_threads() -> int:
+    """Qt Multimedia's FFmpeg threads alive in this process (Linux names them ``QFFmpeg::…``)."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return 0
+    count = 0
+    for task in tasks.iterdir():
+        with contextlib.suppress(OSError):
+            count += (task / "comm").read_text().startswith("QFFmpeg")
+    return count
+
+
+def _let_media_threads_finish(seconds: float = 5.0) -> None:
+    """Let a closed player's FFmpeg threads finish tearing down before the next test, without holding the GIL.
+
+    Their teardown needs the GIL (shiboken's override check on our QAudioOutput) while holding a Qt connection
+    mutex; the next test's setup holding the GIL in a Qt connect or disconnect then waits for that mutex: a
+    deadlock seen once in CI (in Theme -> QApplication.setStyle right after the close-while-playing test).
+    """
+    deadline = time.monotonic() + seconds
+    while _media_threads() and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
 
 
 @pytest.fixture
